@@ -1,0 +1,123 @@
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { K6_BUILTIN_METRICS } from './k6-metrics.ts';
+import { MetricStore, type MetricType } from './metric-store.ts';
+
+/**
+ * k6's CSV output (`--out csv=<file>.gz`): `metric_name,timestamp,metric_value,<system
+ * tag columns…>,extra_tags,metadata`. Chosen over JSON because it costs k6 less CPU per
+ * sample (measured: bench/analysis.ts and the note in README) and is half the size.
+ *
+ * Parsing is hand-rolled on purpose: a generic CSV parser allocates per field and would
+ * make the analysis, not k6, the slow part. Values never contain commas except in
+ * `extra_tags` (last but one column), which is split only once per new tag set.
+ */
+
+/** The system tags perf asks k6 for: enough for gates (`name`, `scenario`, `status`, ...), without `url`. */
+export const K6_SYSTEM_TAGS = ['status', 'method', 'name', 'scenario', 'expected_response', 'check', 'group', 'error_code'];
+
+/** Metric types from k6's `--summary-export` (trend, rate, counter or gauge, by the fields present). */
+export function metricTypesFromSummary(summaryFile: string): Map<string, MetricType> {
+  const types = new Map<string, MetricType>();
+  if (!existsSync(summaryFile)) return types;
+  const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as { metrics?: Record<string, Record<string, unknown>> };
+  for (const [name, m] of Object.entries(summary.metrics ?? {})) {
+    if ('p(95)' in m || 'avg' in m || 'med' in m) types.set(name, 'trend');
+    else if ('passes' in m || 'fails' in m) types.set(name, 'rate');
+    else if ('count' in m) types.set(name, 'counter');
+    else types.set(name, 'gauge');
+  }
+  return types;
+}
+
+
+export class CsvIngest {
+  private columns: string[] = [];
+  private rest = '';
+  readonly store: MetricStore;
+
+  constructor(types: Map<string, MetricType>, windowSeconds = 10) {
+    // Built-ins typed from k6's own list; the summary's types (custom metrics) take precedence.
+    const all = new Map<string, MetricType>(Object.entries(K6_BUILTIN_METRICS));
+    for (const [k, v] of types) all.set(k, v);
+    this.store = new MetricStore(all, windowSeconds);
+  }
+
+  /** Feeds decoded text; lines may be split across chunks. */
+  push(text: string): void {
+    const data = this.rest ? this.rest + text : text;
+    let start = 0;
+    const store = this.store;
+    for (;;) {
+      const eol = data.indexOf('\n', start);
+      if (eol < 0) break;
+      if (this.columns.length === 0) {
+        this.columns = data.slice(start, eol).split(',');
+        start = eol + 1;
+        continue;
+      }
+      const c1 = data.indexOf(',', start);
+      const c2 = data.indexOf(',', c1 + 1);
+      const c3 = data.indexOf(',', c2 + 1);
+      if (c1 < 0 || c3 < 0 || c3 > eol) {
+        start = eol + 1;
+        continue;
+      }
+      const metric = data.slice(start, c1);
+      const tagText = data.slice(c3 + 1, eol);
+      let ts = 0;
+      for (let i = c1 + 1; i < c2; i++) ts = ts * 10 + (data.charCodeAt(i) - 48);
+      const value = +data.slice(c2 + 1, c3);
+      const series = store.seriesFor(metric + '\u0000' + tagText, metric, () => this.parseTags(tagText));
+      store.record(series, ts, value);
+      start = eol + 1;
+    }
+    this.rest = data.slice(start);
+  }
+
+  end(): MetricStore {
+    if (this.rest) this.push('\n');
+    return this.store;
+  }
+
+  private parseTags(tagText: string): Record<string, string> {
+    // Columns after the first three: system tags, then extra_tags (k=v&k=v), then metadata.
+    const names = this.columns.slice(3);
+    const values = tagText.split(',');
+    const tags: Record<string, string> = {};
+    const extraIdx = names.indexOf('extra_tags');
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      if (name === 'metadata') continue;
+      if (i === extraIdx) {
+        // extra_tags may itself hold commas only if a tag value does; join what is left but metadata.
+        const extra = values.slice(i, values.length - (names.length - 1 - i)).join(',');
+        for (const kv of extra ? extra.split('&') : []) {
+          const eq = kv.indexOf('=');
+          if (eq > 0) tags[kv.slice(0, eq)] = kv.slice(eq + 1);
+        }
+        continue;
+      }
+      const v = values[i];
+      if (v) tags[name] = v;
+    }
+    return tags;
+  }
+}
+
+/** Streams a (gzip) k6 CSV file into a `MetricStore`. Memory stays flat whatever the file size. */
+export async function ingestK6Csv(file: string, types: Map<string, MetricType>, windowSeconds = 10): Promise<MetricStore> {
+  const ingest = new CsvIngest(types, windowSeconds);
+  // k6 may have failed before writing a sample (invalid config, init error): nothing to ingest.
+  if (!existsSync(file)) return ingest.end();
+  const source = createReadStream(file, { highWaterMark: 1 << 20 });
+  let stream: NodeJS.ReadableStream = source;
+  if (file.endsWith('.gz')) {
+    const gunzip = createGunzip({ chunkSize: 1 << 20 });
+    // pipe() does not forward errors; without this a read error would be unhandled.
+    source.on('error', (e) => gunzip.destroy(e));
+    stream = source.pipe(gunzip);
+  }
+  for await (const chunk of stream) ingest.push((chunk as Buffer).toString('latin1'));
+  return ingest.end();
+}

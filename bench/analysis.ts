@@ -1,0 +1,62 @@
+/**
+ * Analysis ingest (issue 5): samples per second through the k6 CSV → HDR pipeline on one
+ * core, and peak memory for 1 M and 10 M samples (target: ≥ 1 M samples/s; memory flat,
+ * under 200 MB). Each measurement runs in its own child process so peak RSS is its own.
+ * Input: synthetic gzip CSV shaped like k6's (same columns, ~13 metrics per request).
+ */
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createGzip } from 'node:zlib';
+
+const HEADER = 'metric_name,timestamp,metric_value,status,method,name,scenario,expected_response,check,group,error_code,extra_tags,metadata\n';
+const METRICS = ['http_reqs', 'http_req_duration', 'http_req_blocked', 'http_req_connecting', 'http_req_tls_handshaking', 'http_req_sending', 'http_req_waiting', 'http_req_receiving', 'http_req_failed', 'data_sent', 'data_received', 'iterations', 'iteration_duration'];
+const NAMES = ['health', 'brand_kits_list', 'brand_kits_create', 'jobs_get', 'assets_get'];
+
+async function makeInput(samples: number): Promise<string> {
+  const file = path.join(os.tmpdir(), `perf-bench-analysis-${samples}.csv.gz`);
+  if (existsSync(file)) return file;
+  const gz = createGzip({ level: 1 });
+  const out = createWriteStream(file);
+  gz.pipe(out);
+  gz.write(HEADER);
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  let buf = '';
+  for (let i = 0; i < samples; i++) {
+    const metric = METRICS[i % METRICS.length]!;
+    const value = metric === 'http_req_failed' ? (rnd() < 0.01 ? 1 : 0) : metric === 'http_reqs' || metric === 'iterations' ? 1 : rnd() * 50;
+    buf += `${metric},${1700000000 + Math.floor(i / 20000)},${value.toFixed(6)},200,GET,${NAMES[(i / METRICS.length) % NAMES.length | 0]},journey,true,,,,,\n`;
+    if (buf.length > 1 << 20) {
+      if (!gz.write(buf)) await new Promise<void>((r) => gz.once('drain', () => r()));
+      buf = '';
+    }
+  }
+  gz.end(buf);
+  await new Promise<void>((r) => out.on('close', () => r()));
+  return file;
+}
+
+const child = process.argv[2] === '--child';
+if (child) {
+  const { ingestK6Csv } = await import('../analysis/k6-csv.ts');
+  const file = process.argv[3]!;
+  const t0 = performance.now();
+  const store = await ingestK6Csv(file, new Map([['http_req_duration', 'trend']]));
+  const ms = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ samples: store.samples, ms, peakRssMb: process.resourceUsage().maxRSS / 1024, series: store.series.size }));
+} else {
+  const self = fileURLToPath(import.meta.url);
+  console.log('analysis ingest: k6 CSV (gzip) → HDR histograms, one core');
+  for (const n of [1_000_000, 10_000_000]) {
+    const file = await makeInput(n);
+    const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--child', file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const r = JSON.parse(out) as { samples: number; ms: number; peakRssMb: number; series: number };
+    const rate = r.samples / (r.ms / 1000);
+    console.log(
+      `  ${(n / 1e6).toFixed(0).padStart(2)} M samples (${(statSync(file).size / 1e6).toFixed(0)} MB gz): ${(rate / 1e6).toFixed(2)} M samples/s (target ≥ 1.0: ${rate >= 1e6 ? 'met' : 'NOT met'}), peak RSS ${r.peakRssMb.toFixed(0)} MB (target < 200: ${r.peakRssMb < 200 ? 'met' : 'NOT met'}), ${r.series} series`,
+    );
+  }
+}

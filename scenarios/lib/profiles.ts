@@ -1,0 +1,28 @@
+// Load profiles as plain data: read by the scenarios (profile.ts, inside k6) and by the
+// coordinator (ramp-up excluded from steady-state windows, the --profile names), so one
+// change here changes both. No k6 modules and no __ENV here: Node imports this file too.
+
+export const PROFILE_NAMES = ['smoke', 'load', 'stress', 'soak'] as const;
+
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+export interface Profile {
+  rampUp: string;
+  hold: string;
+  /** Peak users as a multiple of --users (stress goes past the declared concurrency). */
+  peakFactor: number;
+  /** Requests per second of the open-model throughput scenario, per configured user. */
+  ratePerUser: number;
+}
+
+export const PROFILES: Record<ProfileName, Profile> = {
+  // A quick "does it work under a little load" pass.
+  smoke: { rampUp: '2s', hold: '6s', peakFactor: 1, ratePerUser: 2 },
+  // The default: the declared concurrency held long enough for stable P95/P99 (~20 s a scenario).
+  load: { rampUp: '5s', hold: '15s', peakFactor: 1, ratePerUser: 4 },
+  // Past the declared concurrency, to see where it bends.
+  stress: { rampUp: '20s', hold: '30s', peakFactor: 2, ratePerUser: 8 },
+  // Hours at the declared concurrency (nightly); --duration sets the hold.
+  soak: { rampUp: '30s', hold: '30m', peakFactor: 1, ratePerUser: 4 },
+};
+

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { smokeChecks, unknownId } from '../coordinator/checks/smoke.ts';
+import type { Check, HttpExchange } from '../coordinator/checks/types.ts';
+import { credentialsFor } from '../coordinator/checks/users.ts';
+import perfConfig from '../perf.config.ts';
+import { assertFailed, assertNoSecrets, assertPassed, byName, closedPort, deleteRunUsers, newRun, runCheck, startTestApp, testConfig, type CheckRun, type TestApp, type TestRun } from './checks-helpers.ts';
+
+/** Runs checks as a parallel phase does: `limit` at once, one shared map. */
+async function runPhase(checks: Check[], app: TestApp, run: TestRun, limit = 8): Promise<Map<string, CheckRun>> {
+  const results = new Map<string, CheckRun>();
+  const queue = [...checks];
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) results.set(c.name, await runCheck(c, app.target, run));
+    }),
+  );
+  return results;
+}
+
+describe('smoke checks', () => {
+  let app: TestApp;
+  const runs: TestRun[] = [];
+  const fresh = () => {
+    const r = newRun();
+    runs.push(r);
+    return r;
+  };
+  before(async () => {
+    app = await startTestApp();
+  });
+  after(async () => {
+    for (const r of runs) await deleteRunUsers(r.runId);
+    await app.stop();
+  });
+
+  const config = testConfig(perfConfig);
+
+  test('the default matrix covers every sample-app API route with the checks each row calls for', () => {
+    const names = smokeChecks(config).map((c) => c.name);
+    assert.equal(new Set(names).size, names.length, 'check names are unique');
+    assert.ok(names.includes('brand_kits_get_unknown_id'));
+    assert.ok(names.includes('public_asset_get_unknown_id'));
+    assert.ok(names.includes('jobs_create_rejects_empty_body'));
+    assert.ok(names.includes('auth_me_requires_auth'));
+    assert.ok(!names.includes('brand_kits_update_unknown_id'), 'body endpoints have no unknown-id check');
+    assert.ok(!names.includes('public_asset_get_requires_auth'), 'public endpoints have no auth check');
+    assert.match(unknownId(1), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(unknownId(1), unknownId(1));
+  });
+
+  test('a healthy sample-app passes the whole matrix; one smoke user serves the phase; no secret in evidence', async () => {
+    const run = fresh();
+    const checks = smokeChecks(config);
+    const results = await runPhase(checks, app, run);
+    const failed = [...results].filter(([, r]) => !r.passed).map(([n, r]) => `${n}: ${r.error}`);
+    assert.deepEqual(failed, [], 'every smoke check passes');
+    const exchanges = [...results.values()].flatMap((r) => r.evidence).filter((e): e is HttpExchange => e.kind === 'http');
+    assert.equal(exchanges.filter((e) => e.method === 'POST' && e.url.endsWith('/auth/signup') && e.status === 201).length, 1, 'the smoke user was signed up once');
+    const { password } = credentialsFor(run.runId, run.seed, 'smoke');
+    const tokens = exchanges.flatMap((e) => (e.requestHeaders.authorization ? [e.requestHeaders.authorization] : []));
+    assert.ok(tokens.every((t) => t === '[redacted]'));
+    assertNoSecrets([...results.values()], [password, 's3cret']);
+  });
+
+  test('errorRate=1: reachable, requires_auth, rejects_empty_body and unknown_id all fail with the 500 and a correlation id', async () => {
+    const run = fresh();
+    const checks = smokeChecks(config);
+    // The smoke user first, while the target is healthy, so the checks below fail on their own request.
+    assertPassed(await runCheck(byName(checks, 'auth_me_reachable'), app.target, run), 'warm-up');
+    await runCheck(byName(checks, 'jobs_create_rejects_empty_body'), app.target, run);
+    await app.setFaults({ errorRate: 1 });
+    try {
+      const reachable = await runCheck(byName(checks, 'brand_kits_list_reachable'), app.target, run);
+      assertFailed(reachable, /GET \/brand-kits is not healthy: it answered 500/, 'brand_kits_list_reachable');
+      const auth = await runCheck(byName(checks, 'auth_me_requires_auth'), app.target, run);
+      assertFailed(auth, /GET \/auth\/me without a token: GET \/auth\/me answered 500, expected 401/, 'auth_me_requires_auth');
+      const body = await runCheck(byName(checks, 'jobs_create_rejects_empty_body'), app.target, run);
+      assertFailed(body, /answered 500, expected 422/, 'jobs_create_rejects_empty_body');
+      const unknown = await runCheck(byName(checks, 'public_asset_get_unknown_id'), app.target, run);
+      assertFailed(unknown, new RegExp(`GET /public/assets/${unknownId(run.seed)} answered 500, expected 404`), 'public_asset_get_unknown_id');
+      // /health is exempt from injected errors: its row still passes.
+      assertPassed(await runCheck(byName(checks, 'health_reachable'), app.target, run), 'health_reachable');
+    } finally {
+      await app.resetFaults();
+    }
+  });
+
+  test('a matrix that disagrees with the target fails the right checks, naming expected and actual status', async () => {
+    const run = fresh();
+    const wrong = testConfig({
+      smoke: {
+        endpoints: [
+          // Declared protected, but anyone may read public assets.
+          { name: 'public_asset_claimed_private', method: 'GET', path: '/public/assets/:id', auth: true },
+          // Declared as validating a body, but /health takes none.
+          { name: 'health_claimed_body', method: 'GET', path: '/health', auth: false, body: true },
+          // An endpoint that does not exist: "unknown id" gets 404 for the wrong reason, but reachable passes.
+          { name: 'kits_wrong_expectation', method: 'GET', path: '/brand-kits/:id', expect: { unknownId: 410 } },
+        ],
+      },
+    });
+    const results = await runPhase(smokeChecks(wrong), app, run);
+    assertFailed(results.get('public_asset_claimed_private_requires_auth')!, /without a token: GET \/public\/assets\/\S+ answered 404, expected 401/, 'requires_auth');
+    assertFailed(results.get('health_claimed_body_rejects_empty_body')!, /GET \/health answered 200, expected 422/, 'rejects_empty_body');
+    assertFailed(results.get('kits_wrong_expectation_unknown_id')!, /answered 404, expected 410/, 'unknown_id');
+    assertPassed(results.get('public_asset_claimed_private_reachable')!, 'reachable');
+  });
+
+  test('an unreachable target fails every reachable check with the connection error', async () => {
+    const run = fresh();
+    const checks = smokeChecks(config);
+    const r = await runCheck(byName(checks, 'jobs_list_reachable'), { kind: 'external', baseUrl: `http://127.0.0.1:${await closedPort()}` }, run);
+    assertFailed(r, /GET \/jobs: connection failed: ECONNREFUSED/, 'jobs_list_reachable');
+  });
+});

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { describe, test } from 'node:test';
+import { PERF_BIN, configProject, processAlive, readVerdictFromOutput, runCli, runDirFromOutput } from './helpers.ts';
+
+// Black-box: the real CLI runs the pre-load pipeline against the real bundled sample-app
+// (started and stopped by perf itself), with faults switched on through perf.config.ts.
+
+/** A project folder with a perf.config.ts: the repo's default config, plus overrides. */
+const project = (overrides = ''): string => configProject(overrides, 'perf-pipeline-');
+
+const alive = processAlive;
+
+/** Every file under a folder, decompressing .gz, as text. */
+function allText(dir: string): { file: string; text: string }[] {
+  const out: { file: string; text: string }[] = [];
+  for (const name of readdirSync(dir)) {
+    const f = path.join(dir, name);
+    if (statSync(f).isDirectory()) out.push(...allText(f));
+    else {
+      const raw = readFileSync(f);
+      out.push({ file: f, text: (name.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8') });
+    }
+  }
+  return out;
+}
+
+describe('perf run: the pre-load pipeline against the bundled sample-app', () => {
+  test('healthy target: health and smoke pass, every check shown, exit 0, app stopped', async () => {
+    const cwd = project();
+    const r = await runCli(['run', '--phase', 'health,smoke', '--reporter', 'console,junit'], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    const v = readVerdictFromOutput(cwd, r.stderr);
+    assert.equal(v.status, 'passed');
+    assert.deepEqual(v.phases.map((p: { name: string; status: string }) => [p.name, p.status]), [['health', 'passed'], ['smoke', 'passed']]);
+    for (const p of v.phases) for (const c of p.checks) assert.match(r.stderr, new RegExp(`${c.name}\\b`), `console shows ${c.name}`);
+    assert.ok(v.phases[1].checks.length >= 20, 'the endpoint matrix expands into many smoke checks');
+    assert.equal(v.target.kind, 'sample-app');
+    assert.equal(alive(v.target.pid), false, 'sample-app stopped with the run');
+    assert.match(readFileSync(path.join(runDirFromOutput(cwd, r.stderr), 'junit.xml'), 'utf8'), /<testsuite[^>]*name="health"/);
+  });
+
+  test('a dependency reported down fails health with evidence and skips everything after, saying why', async () => {
+    const cwd = project("sampleApp: { faults: { dependencyDown: 'redis' } }");
+    const r = await runCli(['run', '--phase', 'health,smoke', '--reporter', 'console'], { cwd });
+    assert.equal(r.code, 1, r.stderr);
+    const v = readVerdictFromOutput(cwd, r.stderr);
+    const health = v.phases[0];
+    assert.equal(health.status, 'failed');
+    const failed = health.checks.filter((c: { status: string }) => c.status === 'failed');
+    assert.ok(failed.length >= 1);
+    for (const c of failed) {
+      assert.ok(c.correlationIds.length > 0, `${c.name} carries a correlation id`);
+      assert.ok(c.evidence.some((e: { kind: string; status?: number }) => e.kind === 'http' && e.status === 503), `${c.name} has the 503 response as evidence`);
+    }
+    assert.equal(v.phases[1].status, 'skipped');
+    assert.match(v.phases[1].skippedBecause, /^skipped: health failed: .*redis/);
+    assert.match(r.stderr, /smoke .*skipped .*health failed: .*redis_health/);
+  });
+
+  test('an unreachable target: health fails within its timeout, the rest is skipped, exit 1, verdict written', async () => {
+    const cwd = project();
+    // A port that was free a moment ago: nothing listens there.
+    const probe = http.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const started = Date.now();
+    const r = await runCli(['run', '--phase', 'health,smoke', '--target', `http://127.0.0.1:${port}`, '--reporter', 'console'], { cwd });
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(Date.now() - started < 60_000);
+    const v = readVerdictFromOutput(cwd, r.stderr);
+    assert.equal(v.status, 'failed');
+    assert.equal(v.target.kind, 'external');
+    assert.equal(v.phases[0].status, 'failed');
+    assert.match(v.phases[0].checks[0].error, /ECONNREFUSED|connection refused|fetch failed/i);
+    assert.equal(v.phases[1].status, 'skipped');
+  });
+
+  test('SIGINT during a phase: exit 130, verdict interrupted, no child process left', async () => {
+    // Every API answer is slowed down, so smoke is still running when the signal arrives.
+    const cwd = project('sampleApp: { faults: { latencyMs: 3000 } }');
+    const child = spawn(process.execPath, [PERF_BIN, 'run', '--phase', 'health,smoke', '--reporter', 'console'], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      // Exactly one SIGINT: a second one is the "force quit now" escape hatch.
+      if (stderr.includes('▶ smoke') && !sent) {
+        sent = true;
+        setTimeout(() => child.kill('SIGINT'), 300);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 130, stderr);
+    const v = readVerdictFromOutput(cwd, stderr);
+    assert.equal(v.status, 'interrupted');
+    assert.equal(v.phases.find((p: { name: string }) => p.name === 'smoke').status, 'interrupted');
+    assert.equal(alive(v.target.pid), false, 'sample-app was stopped');
+  });
+
+  test('secrets (a password, bearer tokens, a webhook URL) appear in no file of the run folder', async () => {
+    const password = 'Sup3r-S3cret-Passw0rd';
+    let received = '';
+    const receiver = http.createServer((req, res) => {
+      req.on('data', (c: Buffer) => (received += c.toString()));
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const webhook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/T000/B000/xoxb-webhook-secret-path`;
+    // PostgreSQL here trusts loopback, so any password is accepted: it still must never be written.
+    const cwd = project(`sampleApp: { databaseUrl: 'postgres://postgres:${password}@127.0.0.1:5432/test' }`);
+    const r = await runCli(['run', '--phase', 'health,smoke', '--reporter', 'console,json,junit,webhook'], { cwd, env: { PERF_WEBHOOK_URL: webhook, PERF_API_TOKEN: 'tok_live_abcdef123456' } });
+    receiver.close();
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(received.length > 0, 'the webhook was called');
+    const files = allText(runDirFromOutput(cwd, r.stderr));
+    assert.ok(files.length >= 2);
+    for (const { file, text } of [...files, { file: 'stdout', text: r.stdout }, { file: 'stderr', text: r.stderr }, { file: 'webhook payload', text: received }]) {
+      for (const secret of [password, webhook, 'xoxb-webhook-secret-path', 'tok_live_abcdef123456']) {
+        assert.equal(text.includes(secret), false, `${path.basename(file)} must not contain ${secret}`);
+      }
+      assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/, `${path.basename(file)} must not contain a JWT`);
+      assert.doesNotMatch(text, /Bearer (?!\[redacted\])/, `${path.basename(file)} must not contain a bearer token`);
+    }
+  });
+
+  test('three wrong config fields: three messages naming them, exit 2, nothing run', async () => {
+    const cwd = project("users: 0, deadline: 'later', phases: { smoke: { retries: -1 } }");
+    const r = await runCli(['run'], { cwd });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /invalid configuration \(3 problems\)/);
+    assert.match(r.stderr, /^ {2}users \(from perf\.config\.ts\): /m);
+    assert.match(r.stderr, /^ {2}deadline \(from perf\.config\.ts\): must be a positive duration/m);
+    assert.match(r.stderr, /^ {2}phases\.smoke\.retries \(from perf\.config\.ts\): /m);
+  });
+
+  test('unknown --phase and --reporter names are usage errors', async () => {
+    const cwd = project();
+    const a = await runCli(['run', '--phase', 'helth'], { cwd });
+    assert.equal(a.code, 2);
+    assert.match(a.stderr, /unknown phase: helth/);
+    assert.match(a.stderr, /Phases: health, smoke, flows, db-integrity/);
+    const b = await runCli(['run', '--reporter', 'xml'], { cwd });
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /unknown reporter: xml/);
+  });
+
+  test('perf list shows each phase with its policy and checks', async () => {
+    const r = await runCli(['list'], { cwd: project() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^health {2}\(parallel, blocking, 1 min 0 s timeout, 2 retries\)/m);
+    assert.match(r.stdout, /^smoke {2}\(parallel, blocking, 2 min 0 s timeout/m);
+    assert.match(r.stdout, /^ {2}api_health/m);
+  });
+});

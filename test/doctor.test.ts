@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { runCli, tempDir } from './helpers.ts';
+
+describe('perf doctor', () => {
+  test('on this machine: one table, k6 with path and version, exit 0', async () => {
+    const r = await runCli(['doctor', '--database-url', 'postgres://postgres:s3cret@127.0.0.1:5432/test', '--redis-url', 'redis://127.0.0.1:6379']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^item\s+status\s+found/m);
+    assert.match(r.stdout, /^k6\s+ok\s+v2\.\d+\.\d+ at \S+k6/m);
+    assert.match(r.stdout, /^Node\.js\s+ok\s+v\d+/m);
+    assert.match(r.stdout, /^PostgreSQL\s+ok\s+postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:5432\/test reachable/m);
+    assert.match(r.stdout, /^Redis\s+ok\s+redis:\/\/127\.0\.0\.1:6379 reachable/m);
+    assert.doesNotMatch(r.stdout, /s3cret/, 'passwords are never printed');
+    for (const item of ['Go', 'Chromium', 'InfluxDB']) assert.match(r.stdout, new RegExp(`^${item}\\s`, 'm'));
+  });
+
+  test('without k6 and Go: k6 MISSING with a hint, exit 1', async () => {
+    const r = await runCli(['doctor'], { env: { PATH: '', K6_BIN: undefined, PERF_TOOLS_DIR: tempDir() } });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^k6\s+MISSING\s+not found/m);
+    assert.match(r.stdout, /→ install k6 v2 with a package manager, the grafana\/k6 Docker image, or install Go/);
+    assert.match(r.stdout, /missing for the default run: k6, Go/);
+  });
+
+  test('an unreachable database is reported, not hung on', async () => {
+    const r = await runCli(['doctor', '--database-url', 'postgres://127.0.0.1:1/none']);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^PostgreSQL\s+MISSING\s+postgres:\/\/127\.0\.0\.1:1\/none unreachable/m);
+  });
+});

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { junitReporter } from '../coordinator/reporters/junit.ts';
+import { Redactor } from '../coordinator/redact.ts';
+import type { Verdict } from '../coordinator/verdict.ts';
+import { failingVerdict, FAILED_CORRELATION } from './fixtures/verdicts/failing.ts';
+import { interruptedVerdict } from './fixtures/verdicts/interrupted.ts';
+import { passingVerdict } from './fixtures/verdicts/passing.ts';
+import { tempDir } from './helpers.ts';
+
+// JUnit is checked with an independent parser (fast-xml-parser), not the library that
+// wrote it, so an escaping bug in the writer cannot hide behind the same bug in a reader.
+
+interface Attrs {
+  [k: string]: unknown;
+}
+interface Case extends Attrs {
+  properties?: { property: Attrs[] };
+  failure?: Attrs & { '#text'?: string };
+  error?: Attrs & { '#text'?: string };
+  skipped?: Attrs;
+  flakyFailure?: Attrs & { stackTrace?: string };
+}
+interface Suite extends Attrs {
+  properties?: { property: Attrs[] };
+  testcase: Case[];
+}
+
+async function writeJunit(v: Verdict): Promise<{ xml: string; dir: string }> {
+  const dir = tempDir('perf-junit-');
+  await junitReporter({ redactor: new Redactor() }).onRunEnd!(v, dir);
+  return { xml: readFileSync(path.join(dir, 'junit.xml'), 'utf8'), dir };
+}
+
+function parse(xml: string): { root: Attrs; suites: Suite[] } {
+  assert.equal(XMLValidator.validate(xml), true, 'well-formed XML');
+  // XML 1.0 Char production: nothing outside it may appear, escaped or not.
+  assert.doesNotMatch(xml, /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u, 'only XML 1.0 characters');
+  const doc = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    parseAttributeValue: false,
+    parseTagValue: false,
+    trimValues: false,
+    isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name),
+  }).parse(xml) as { testsuites: Attrs & { testsuite: Suite[] } };
+  return { root: doc.testsuites, suites: doc.testsuites.testsuite };
+}
+
+const suite = (suites: Suite[], name: string) => {
+  const s = suites.find((x) => x.name === name);
+  assert.ok(s, `suite ${name}`);
+  return s;
+};
+const kase = (s: Suite, name: string) => {
+  const c = s.testcase.find((x) => x.name === name);
+  assert.ok(c, `case ${name} in ${String(s.name)}`);
+  return c;
+};
+const props = (p?: { property: Attrs[] }) => Object.fromEntries((p?.property ?? []).map((x) => [x.name, x.value]));
+
+describe('junit reporter', () => {
+  test('a failing run: phases as suites, checks as cases, failures with evidence, flaky, skipped, load', async () => {
+    const { xml, dir } = await writeJunit(failingVerdict);
+    assert.deepEqual(readdirSync(dir), ['junit.xml'], 'no temp file left behind');
+    const { root, suites } = parse(xml);
+
+    assert.deepEqual(
+      suites.map((s) => s.name),
+      ['health', 'flows', 'db-integrity', 'frontend-smoke', 'load', 'db-integrity (2)'],
+    );
+    // Every case's classname is its suite; times are seconds.
+    for (const s of suites) for (const c of s.testcase) assert.equal(c.classname, s.name);
+    assert.equal(kase(suite(suites, 'flows'), 'kits_list').time, '0.031');
+    assert.equal(suite(suites, 'flows').time, '5.200');
+
+    // Totals add up, at both levels.
+    const sum = (k: string) => suites.reduce((n, s) => n + Number(s[k]), 0);
+    for (const k of ['tests', 'failures', 'errors', 'skipped']) assert.equal(Number(root[k]), sum(k), k);
+    for (const s of suites) {
+      assert.equal(Number(s.tests), s.testcase.length);
+      assert.equal(Number(s.failures), s.testcase.filter((c) => c.failure).length);
+      assert.equal(Number(s.errors), s.testcase.filter((c) => c.error).length);
+      assert.equal(Number(s.skipped), s.testcase.filter((c) => c.skipped).length);
+    }
+
+    // A failed check: message, and a body with the correlation id and the evidence summary.
+    // The escaped characters come back exactly (the parser decodes what the writer escaped).
+    const flows = suite(suites, 'flows');
+    const kits = kase(flows, 'kits_list');
+    assert.equal(kits.failure?.type, 'CheckFailure');
+    assert.equal(kits.failure?.message, 'GET /kits expected 401 without auth, got 503 <Service Unavailable> & "retry" | `later` *now*');
+    const body = kits.failure?.['#text'] ?? '';
+    assert.match(body, new RegExp(`correlation ids: ${FAILED_CORRELATION}`));
+    assert.match(body, new RegExp(`GET /kits\\?limit=5 → 503 \\(12 ms\\) x-request-id ${FAILED_CORRELATION}`));
+    assert.match(body, /response: \{"error":"dependency redis is down"/);
+    // Timed out → failure of type timeout; a bug in the check → error, with its stack, no ANSI/NUL.
+    assert.equal(kase(flows, 'jobs_get_unknown').failure?.type, 'timeout');
+    const bug = kase(flows, 'matrix_builder');
+    assert.equal(bug.failure, undefined);
+    assert.equal(bug.error?.type, 'CheckError');
+    assert.equal(bug.error?.message, "TypeError: Cannot read properties of undefined (reading 'path') red");
+    assert.match(bug.error?.['#text'] ?? '', /at build \(coordinator\/checks\/smoke\.ts:42:7\)/);
+    assert.equal(Object.keys(kase(flows, 'auth_me_requires_auth')).filter((k) => ['failure', 'error', 'skipped'].includes(k)).length, 0);
+    assert.equal(props(flows.properties).blocking, 'false');
+
+    // Flaky: a passing case with <flakyFailure> and a property, counted neither as failure nor error.
+    const health = suite(suites, 'health');
+    const flaky = kase(health, 'redis_health');
+    assert.equal(flaky.failure, undefined);
+    assert.equal(flaky.error, undefined);
+    assert.equal(flaky.flakyFailure?.message, 'attempt 1: ECONNRESET while reading PONG');
+    assert.deepEqual(props(flaky.properties), { flaky: 'true', attempts: '2' });
+    assert.equal(health.failures, '0');
+
+    // Skipped phase without checks: one case named after it; with checks: each skipped.
+    const fe = suite(suites, 'frontend-smoke');
+    assert.equal(fe.testcase.length, 1);
+    assert.equal(fe.testcase[0]!.skipped?.message, 'skipped: no frontendUrl configured');
+    const db2 = suite(suites, 'db-integrity (2)');
+    assert.deepEqual(db2.testcase.map((c) => [c.name, c.skipped?.message]), [
+      ['tables_and_columns', 'skipped: load failed: journey'],
+      ['rls_isolation', 'skipped: load failed: journey'],
+    ]);
+
+    // Load: the k6 run (script errors), thresholds, gates.
+    const load = suite(suites, 'load');
+    assert.match(String(kase(load, 'k6 journey').failure?.message), /script error ×3: Uncaught TypeError: x is undefined/);
+    assert.equal(kase(load, 'threshold journey http_req_duration: p(95)<300').failure?.message, 'http_req_duration: p(95)<300 failed (observed 812.3)');
+    assert.equal(kase(load, 'threshold journey checks: rate>0.99').failure, undefined);
+    const gate = kase(load, 'gate http_req_duration{name:login} p(95) < 300');
+    assert.equal(gate.failure?.type, 'gate');
+    assert.match(String(gate.failure?.message), /observed 812\.3 ms, 540 samples/);
+    assert.equal(kase(load, 'gate http_req_failed rate < 0.01').failure, undefined);
+    // Too few samples fails the gate (verdict semantics), so JUnit shows a failure, not a skip.
+    const insufficient = kase(load, 'gate http_req_duration{name:export} p(99) < 800');
+    assert.equal(insufficient.failure?.type, 'insufficient-data');
+    assert.match(String(insufficient.failure?.message), /^insufficient data: .*12 samples/);
+  });
+
+  test('a passing run has no failures, errors or skips', async () => {
+    const { root, suites } = parse((await writeJunit(passingVerdict)).xml);
+    assert.deepEqual([root.failures, root.errors, root.skipped], ['0', '0', '0']);
+    assert.equal(root.tests, String(suites.reduce((n, s) => n + s.testcase.length, 0)));
+    assert.equal(root.timestamp, '2026-11-21T10:15:00');
+  });
+
+  test('an interrupted check is an error (never green); the skipped rest is skipped', async () => {
+    const { suites } = parse((await writeJunit(interruptedVerdict)).xml);
+    const job = kase(suite(suites, 'flows'), 'job_lifecycle');
+    assert.equal(job.error?.type, 'interrupted');
+    assert.equal(suite(suites, 'db-integrity').testcase[0]!.skipped?.message, 'skipped: run interrupted');
+  });
+
+  test('a phase that failed without a failing case of its own gets one, so its suite is not green', async () => {
+    const v: Verdict = {
+      ...passingVerdict,
+      status: 'failed',
+      phases: [{ name: 'health', status: 'timedout', startedAt: passingVerdict.startedAt, durationMs: 60_000, reason: 'health timed out after 60 s', checks: [] }],
+      gates: [],
+    };
+    const { suites } = parse((await writeJunit(v)).xml);
+    const h = suite(suites, 'health');
+    assert.equal(h.failures, '1');
+    assert.equal(kase(h, 'health').failure?.message, 'health timed out after 60 s');
+  });
+
+  test('gates without a load phase still get a load suite', async () => {
+    const v: Verdict = { ...passingVerdict, phases: passingVerdict.phases.filter((p) => p.name !== 'load') };
+    const { suites } = parse((await writeJunit(v)).xml);
+    assert.deepEqual(suite(suites, 'load').testcase.map((c) => c.name), ['gate http_req_duration{name:login} p(95) < 300']);
+  });
+});
