@@ -77,6 +77,11 @@ function sanitize(p: IPoint): IPoint {
   return { ...p, tags, fields };
 }
 
+/** Pauses between the end-of-run write retries. */
+const END_RETRY_PAUSES_MS = [500, 1000, 2000];
+/** The end-of-run count of k6 samples (one query over the whole run). */
+const COUNT_TIMEOUT_MS = 10_000;
+
 interface StoredCounts {
   total: number;
   byMeasurement: Record<string, number>;
@@ -122,6 +127,7 @@ export class InfluxSession {
   /** idle until connect(); ok when InfluxDB answered at the start; unavailable when it did not. */
   state: 'idle' | 'ok' | 'unavailable' = 'idle';
   private readonly client: InfluxDB;
+  private countClient?: InfluxDB;
   private readonly stream: { write(s: string): unknown };
   private queue: IPoint[] = [];
   private written = 0;
@@ -231,9 +237,12 @@ export class InfluxSession {
     this.enqueue(run.gates.map((g, i) => gatePoint(this.opts.runId, g, run.finishedAt, specOf(g, i, run.gateSpecs ?? []))));
     this.enqueue([runEndPoint(this.opts.runId, run.status, run.finishedAt.getTime() - run.startedAt.getTime(), run.finishedAt)]);
     await this.flush();
-    // One retry after a pause: InfluxDB may have been restarting.
-    if (this.queue.length) {
-      await new Promise((r) => setTimeout(r, 500));
+    // A few retries with growing pauses (3.5 s in all): InfluxDB may be restarting, or slow to
+    // answer on a busy machine. A refused connection fails at once, so a dead InfluxDB costs
+    // the pauses and nothing more.
+    for (const pauseMs of END_RETRY_PAUSES_MS) {
+      if (!this.queue.length) break;
+      await new Promise((r) => setTimeout(r, pauseMs));
       await this.flush();
     }
 
@@ -243,6 +252,11 @@ export class InfluxSession {
 
     const local = new Map(run.phases.flatMap((p) => p.k6 ?? []).map((k) => [k.scenario, k.analysis] as const));
     let counted = await this.countK6Samples();
+    if (typeof counted === 'string' && !this.firstFailure) {
+      // A count that failed although every write went through: once more, after a pause.
+      await new Promise((r) => setTimeout(r, 1000));
+      counted = await this.countK6Samples();
+    }
     // k6 has exited, so its writes were acknowledged; a short count is recounted once after a
     // pause before it is reported, so a count racing InfluxDB's own bookkeeping is not a loss.
     if (counted instanceof Map && [...local].some(([scenario, a]) => (counted as Map<string, StoredCounts>).get(scenario)?.total !== (a?.samples ?? 0))) {
@@ -312,7 +326,9 @@ export class InfluxSession {
     try {
       // perf's own measurements have no `value` field, so only k6's samples are counted.
       const q = `SELECT count("value") FROM /.*/ WHERE "${INFLUX_TAGS.runId}" = ${influxString(this.opts.runId)} GROUP BY "${INFLUX_TAGS.scenario}"`;
-      const raw = (await this.client.queryRaw(q)) as { results: { error?: string; series?: { name: string; tags?: Record<string, string>; values: [unknown, number][] }[] }[] };
+      // One query at the end, possibly over many points: its own, longer timeout.
+      this.countClient ??= influxClient(this.target, this.opts.env ?? process.env, COUNT_TIMEOUT_MS);
+      const raw = (await this.countClient.queryRaw(q)) as { results: { error?: string; series?: { name: string; tags?: Record<string, string>; values: [unknown, number][] }[] }[] };
       const r = raw.results[0];
       if (r?.error) throw new Error(r.error);
       const out = new Map<string, StoredCounts>();
