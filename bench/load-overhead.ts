@@ -2,8 +2,9 @@
  * Harness overhead (issue 5): the throughput scenario under `perf run` against the same
  * bundled script under a bare `k6 run` (no outputs, no thresholds), both against one
  * sample-app, asked for more than the machine can serve so the achieved request rate is
- * what the generator side can sustain. Runs alternate (bare, perf, bare, perf, ...) so
- * drift hits both; the figure is the ratio of medians (target ≥ 0.95).
+ * what the generator side can sustain. Runs alternate, and which goes first alternates
+ * too (bare-perf, perf-bare, ...), so drift hits both; the figure is the ratio of medians
+ * (target ≥ 0.95).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -25,14 +26,15 @@ try {
   const project = benchProject('gates: []');
   const bare: number[] = [];
   const perf: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
+  const runBare = (): number => {
     const summary = path.join(tempDir(), 'summary.json');
     execFileSync(k6.path, ['run', '--no-usage-report', '-q', `--summary-export=${summary}`, bundle!.script], {
       env: { ...process.env, ...env, PERF_BASE_URL: target.baseUrl, K6_AUTO_EXTENSION_RESOLUTION: 'false' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    bare.push((JSON.parse(readFileSync(summary, 'utf8')) as { metrics: { http_reqs: { rate: number } } }).metrics.http_reqs.rate);
-
+    return (JSON.parse(readFileSync(summary, 'utf8')) as { metrics: { http_reqs: { rate: number } } }).metrics.http_reqs.rate;
+  };
+  const runPerf = (): number => {
     const r = spawnSync(process.execPath, [PERF_BIN, 'run', '--phase', 'load', '--scenario', 'throughput', '--target', target.baseUrl, '--profile', 'smoke', '--duration', DURATION, '--users', '10', '--reporter', process.env.BENCH_REPORTER ?? 'console'], {
       cwd: project,
       env: { ...process.env, ...env, NO_COLOR: '1' },
@@ -41,9 +43,19 @@ try {
     const runs = path.join(project, '.perf', 'runs');
     const runDir = readdirSync(runs).sort().map((d) => path.join(runs, d)).pop();
     if (!runDir || r.status === null || r.status > 1) throw new Error(`perf run failed (exit ${r.status}):\n${r.stderr}`);
-    const s = JSON.parse(readFileSync(path.join(runDir, 'k6-throughput-summary.json'), 'utf8')) as { metrics: { http_reqs: { rate: number } } };
-    perf.push(s.metrics.http_reqs.rate);
-    console.log(`  round ${i + 1}: bare k6 ${bare[i]!.toFixed(0)} req/s, perf run ${perf[i]!.toFixed(0)} req/s`);
+    return (JSON.parse(readFileSync(path.join(runDir, 'k6-throughput-summary.json'), 'utf8')) as { metrics: { http_reqs: { rate: number } } }).metrics.http_reqs.rate;
+  };
+  for (let i = 0; i < ROUNDS; i++) {
+    // The order alternates (bare first, then perf first): a target that slows down or warms
+    // up over a round would otherwise always favour the same side.
+    if (i % 2 === 0) {
+      bare.push(runBare());
+      perf.push(runPerf());
+    } else {
+      perf.push(runPerf());
+      bare.push(runBare());
+    }
+    console.log(`  round ${i + 1} (${i % 2 === 0 ? 'bare first' : 'perf first'}): bare k6 ${bare[i]!.toFixed(0)} req/s, perf run ${perf[i]!.toFixed(0)} req/s`);
   }
   const ratio = median(perf) / median(bare);
   console.log(`harness overhead: perf run ${median(perf).toFixed(0)} req/s vs bare k6 ${median(bare).toFixed(0)} req/s → ratio ${ratio.toFixed(3)} (target ≥ 0.95: ${ratio >= 0.95 ? 'met' : 'NOT met'})`);

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { requireK6 } from '../coordinator/k6.ts';
+import { runK6, type K6LiveSnapshot } from '../coordinator/k6-run.ts';
+import { startHelloServer, tempDir } from './helpers.ts';
+
+// runK6 on the real k6 against a local server: the live figures come from k6's own REST API
+// while it runs, and they are the run's real figures.
+
+const SCRIPT = `import http from 'k6/http';
+import { sleep } from 'k6';
+export const options = { vus: 3, duration: '4s' };
+// Every fourth iteration expects a 201 the server never sends: a quarter of requests fail.
+const expect201 = http.expectedStatuses(201);
+export default function () {
+  if (__ITER % 4 === 0) http.get(__ENV.BASE + '/hello', { responseCallback: expect201 });
+  else http.get(__ENV.BASE + '/hello');
+  sleep(0.02);
+}
+`;
+
+describe('runK6 live progress (real k6)', () => {
+  let server: Awaited<ReturnType<typeof startHelloServer>>;
+  before(async () => {
+    server = await startHelloServer();
+  });
+  after(() => server.close());
+
+  test('onProgress receives VUs, request counts, a p95 and the error rate while k6 runs', async () => {
+    const dir = tempDir('perf-k6-run-');
+    const script = path.join(dir, 'live.js');
+    writeFileSync(script, SCRIPT);
+    const snapshots: K6LiveSnapshot[] = [];
+    const r = await runK6({ k6: await requireK6(), script, runDir: dir, label: 'live', env: { BASE: server.url }, expectedMs: 4000, onProgress: (s) => snapshots.push(s) });
+    assert.equal(r.exitCode, 0);
+    assert.ok(snapshots.length >= 2, `${snapshots.length} snapshots in a 4 s run`);
+    const last = snapshots[snapshots.length - 1]!;
+    assert.equal(last.scenario, 'live');
+    assert.equal(last.vus, 3);
+    assert.ok(last.requests > 20 && last.requests <= server.requests(), `${last.requests} requests so far, ${server.requests()} served in all`);
+    assert.ok(last.requestsPerSec > 0);
+    assert.ok(last.p95Ms !== undefined && last.p95Ms > 0 && last.p95Ms < 1000, `p95 ${last.p95Ms} ms`);
+    assert.ok(last.errorRate > 0.15 && last.errorRate < 0.35, `error rate ${last.errorRate}`);
+    // Cumulative figures never go backwards.
+    for (let i = 1; i < snapshots.length; i++) assert.ok(snapshots[i]!.requests >= snapshots[i - 1]!.requests);
+  });
+});
