@@ -19,6 +19,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = process.env.BENCH_DURATION ?? '10s';
 const env = { PERF_RATE: process.env.BENCH_RATE ?? '1500', PERF_MAX_VUS: '60', PERF_PROFILE: 'smoke', PERF_DURATION: DURATION, PERF_USERS: '10' };
 
+/** The achieved request rate from a k6 `--summary-export` file. */
+const requestRate = (summaryFile: string): number =>
+  (JSON.parse(readFileSync(summaryFile, 'utf8')) as { metrics: { http_reqs: { rate: number } } }).metrics.http_reqs.rate;
+
 const target = await startTarget({});
 try {
   const k6 = await requireK6();
@@ -32,7 +36,7 @@ try {
       env: { ...process.env, ...env, PERF_BASE_URL: target.baseUrl, K6_AUTO_EXTENSION_RESOLUTION: 'false' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    return (JSON.parse(readFileSync(summary, 'utf8')) as { metrics: { http_reqs: { rate: number } } }).metrics.http_reqs.rate;
+    return requestRate(summary);
   };
   const runPerf = (): number => {
     const r = spawnSync(process.execPath, [PERF_BIN, 'run', '--phase', 'load', '--scenario', 'throughput', '--target', target.baseUrl, '--profile', 'smoke', '--duration', DURATION, '--users', '10', '--reporter', process.env.BENCH_REPORTER ?? 'console'], {
@@ -43,7 +47,7 @@ try {
     const runs = path.join(project, '.perf', 'runs');
     const runDir = readdirSync(runs).sort().map((d) => path.join(runs, d)).pop();
     if (!runDir || r.status === null || r.status > 1) throw new Error(`perf run failed (exit ${r.status}):\n${r.stderr}`);
-    return (JSON.parse(readFileSync(path.join(runDir, 'k6-throughput-summary.json'), 'utf8')) as { metrics: { http_reqs: { rate: number } } }).metrics.http_reqs.rate;
+    return requestRate(path.join(runDir, 'k6-throughput-summary.json'));
   };
   for (let i = 0; i < ROUNDS; i++) {
     // The order alternates (bare first, then perf first): a target that slows down or warms

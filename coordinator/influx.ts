@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InfluxDB, type IPoint } from 'influx';
 import type { GateSpec } from './config-schema.ts';
 import { gatePoint, runEndPoint, specOf } from './influx-points.ts';
@@ -242,7 +243,7 @@ export class InfluxSession {
     // the pauses and nothing more.
     for (const pauseMs of END_RETRY_PAUSES_MS) {
       if (!this.queue.length) break;
-      await new Promise((r) => setTimeout(r, pauseMs));
+      await sleep(pauseMs);
       await this.flush();
     }
 
@@ -252,15 +253,12 @@ export class InfluxSession {
 
     const local = new Map(run.phases.flatMap((p) => p.k6 ?? []).map((k) => [k.scenario, k.analysis] as const));
     let counted = await this.countK6Samples();
-    if (typeof counted === 'string' && !this.firstFailure) {
-      // A count that failed although every write went through: once more, after a pause.
-      await new Promise((r) => setTimeout(r, 1000));
-      counted = await this.countK6Samples();
-    }
-    // k6 has exited, so its writes were acknowledged; a short count is recounted once after a
-    // pause before it is reported, so a count racing InfluxDB's own bookkeeping is not a loss.
-    if (counted instanceof Map && [...local].some(([scenario, a]) => (counted as Map<string, StoredCounts>).get(scenario)?.total !== (a?.samples ?? 0))) {
-      await new Promise((r) => setTimeout(r, 1000));
+    // k6 has exited, so its writes were acknowledged. A count that failed although every
+    // write went through, or that comes up short, is taken once more after a pause before it
+    // is reported: a count racing InfluxDB's own bookkeeping is not a loss, a real loss stays.
+    const short = (c: Map<string, StoredCounts>) => [...local].some(([scenario, a]) => c.get(scenario)?.total !== (a?.samples ?? 0));
+    if (typeof counted === 'string' ? !this.firstFailure : short(counted)) {
+      await sleep(1000);
       counted = await this.countK6Samples();
     }
     const stored = counted instanceof Map ? counted : undefined;
