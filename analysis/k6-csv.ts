@@ -36,7 +36,13 @@ export class CsvIngest {
   private rest = '';
   readonly store: MetricStore;
 
-  constructor(types: Map<string, MetricType>, windowSeconds = 10) {
+  /** `pointIds`: count the samples InfluxDB would store as one point (`MetricStore.coincident`);
+   *  only worth its cost per sample when the run also wrote to InfluxDB. */
+  constructor(
+    types: Map<string, MetricType>,
+    windowSeconds = 10,
+    private readonly pointIds = false,
+  ) {
     // Built-ins typed from k6's own list; the summary's types (custom metrics) take precedence.
     const all = new Map<string, MetricType>(Object.entries(K6_BUILTIN_METRICS));
     for (const [k, v] of types) all.set(k, v);
@@ -65,11 +71,20 @@ export class CsvIngest {
       }
       const metric = data.slice(start, c1);
       const tagText = data.slice(c3 + 1, eol);
+      // perf asks k6 for nanosecond timestamps (K6_CSV_TIME_FORMAT=unix_nano): the seconds
+      // place the sample in its window, the nanoseconds tell samples that share an InfluxDB
+      // point apart. Plain unix seconds (k6's default) are read too.
+      const secEnd = c2 - c1 - 1 > 12 ? c2 - 9 : c2;
       let ts = 0;
-      for (let i = c1 + 1; i < c2; i++) ts = ts * 10 + (data.charCodeAt(i) - 48);
+      for (let i = c1 + 1; i < secEnd; i++) ts = ts * 10 + (data.charCodeAt(i) - 48);
+      let nanos: number | undefined;
+      if (secEnd < c2 && this.pointIds) {
+        nanos = 0;
+        for (let i = secEnd; i < c2; i++) nanos = nanos * 10 + (data.charCodeAt(i) - 48);
+      }
       const value = +data.slice(c2 + 1, c3);
       const series = store.seriesFor(metric + '\u0000' + tagText, metric, () => this.parseTags(tagText));
-      store.record(series, ts, value);
+      store.record(series, ts, value, nanos);
       start = eol + 1;
     }
     this.rest = data.slice(start);
@@ -106,8 +121,8 @@ export class CsvIngest {
 }
 
 /** Streams a (gzip) k6 CSV file into a `MetricStore`. Memory stays flat whatever the file size. */
-export async function ingestK6Csv(file: string, types: Map<string, MetricType>, windowSeconds = 10): Promise<MetricStore> {
-  const ingest = new CsvIngest(types, windowSeconds);
+export async function ingestK6Csv(file: string, types: Map<string, MetricType>, windowSeconds = 10, pointIds = false): Promise<MetricStore> {
+  const ingest = new CsvIngest(types, windowSeconds, pointIds);
   // k6 may have failed before writing a sample (invalid config, init error): nothing to ingest.
   if (!existsSync(file)) return ingest.end();
   const source = createReadStream(file, { highWaterMark: 1 << 20 });

@@ -73,6 +73,20 @@ export class MetricStore {
   firstTimestamp = Infinity;
   lastTimestamp = -Infinity;
   samples = 0;
+  /**
+   * Per metric: samples with the same tags and the same nanosecond timestamp as an earlier
+   * sample of their series. InfluxDB keeps one point per measurement × tag set × timestamp,
+   * so these are not separate points there. (k6 v2 writes no per-VU tag to InfluxDB, and VUs
+   * stopping together at the end of a test can read the clock in the same nanosecond.)
+   */
+  readonly coincident = new Map<string, number>();
+  /**
+   * The nanoseconds seen per InfluxDB series (metric and tag set, whatever the order k6 wrote
+   * the tags in: it writes extra tags in random order, so one tag set can be several
+   * `Series`) within its current second: bounded by one second's samples.
+   */
+  private readonly pointIds = new Map<Series, { second: number; nanos: Set<number> }>();
+  private readonly pointIdsByTagSet = new Map<string, { second: number; nanos: Set<number> }>();
 
   constructor(
     readonly types: Map<string, MetricType>,
@@ -94,8 +108,10 @@ export class MetricStore {
     return s;
   }
 
-  record(s: Series, timestamp: number, value: number): void {
+  /** `timestamp` in unix seconds; `nanos`, when known, the nanoseconds within that second. */
+  record(s: Series, timestamp: number, value: number, nanos?: number): void {
     this.samples++;
+    if (nanos !== undefined) this.notePointId(s, timestamp, nanos);
     s.count++;
     s.sum += value;
     if (value !== 0) s.nonZero++;
@@ -120,6 +136,23 @@ export class MetricStore {
     w.sum += value;
     if (value !== 0) w.nonZero++;
     if (w.histogram) recordMs(w.histogram, value);
+  }
+
+  private notePointId(s: Series, second: number, nanos: number): void {
+    let ids = this.pointIds.get(s);
+    if (!ids) {
+      const key = `${s.metric}\u0000${JSON.stringify(Object.entries(s.tags).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+      ids = this.pointIdsByTagSet.get(key);
+      if (!ids) this.pointIdsByTagSet.set(key, (ids = { second, nanos: new Set() }));
+      this.pointIds.set(s, ids);
+    }
+    // Samples arrive nearly in time order; coinciding ones arrive in the same flush.
+    if (ids.second !== second) {
+      ids.second = second;
+      ids.nanos.clear();
+    }
+    if (ids.nanos.has(nanos)) this.coincident.set(s.metric, (this.coincident.get(s.metric) ?? 0) + 1);
+    else ids.nanos.add(nanos);
   }
 
   /** Series of `metric` whose tags include every `filter` tag (k6's threshold sub-metric rule). */

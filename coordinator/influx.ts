@@ -88,11 +88,28 @@ interface StoredCounts {
   byMeasurement: Record<string, number>;
 }
 
-/** Metrics with fewer points in InfluxDB than samples in the local CSV. */
+type Analysis = NonNullable<NonNullable<PhaseResult['k6']>[number]['analysis']>;
+
+/**
+ * The points a scenario's samples make in InfluxDB, in all and per measurement: a sample
+ * with the same measurement, tags and timestamp as another is the same point there.
+ */
+function expectedPoints(a: Analysis | undefined): { total: number; coincident: number; byMeasurement: Record<string, number> } {
+  const coincident = Object.values(a?.coincidentByMetric ?? {}).reduce((x, y) => x + y, 0);
+  const byMeasurement = Object.fromEntries(Object.entries(a?.samplesByMetric ?? {}).map(([m, n]) => [m, n - (a?.coincidentByMetric?.[m] ?? 0)]));
+  return { total: (a?.samples ?? 0) - coincident, coincident, byMeasurement };
+}
+
+/** Measurements with fewer points in InfluxDB than the local samples make. */
 function shortMeasurements(local: Record<string, number>, stored: Record<string, number>): { measurement: string; local: number; stored: number }[] {
   return Object.entries(local)
     .filter(([m, n]) => (stored[m] ?? 0) < n)
     .map(([measurement, n]) => ({ measurement, local: n, stored: stored[measurement] ?? 0 }));
+}
+
+function coincidentNote(k6: { coincident?: number }[]): string {
+  const n = k6.reduce((s, k) => s + (k.coincident ?? 0), 0);
+  return n ? ` (${n} of them share measurement, tags and nanosecond timestamp with an earlier sample: InfluxDB stores them as that sample's point)` : '';
 }
 
 interface K6WriteErrors {
@@ -251,12 +268,12 @@ export class InfluxSession {
     const byMeasurement: Record<string, number> = {};
     for (const p of this.queue) byMeasurement[p.measurement ?? '?'] = (byMeasurement[p.measurement ?? '?'] ?? 0) + 1;
 
-    const local = new Map(run.phases.flatMap((p) => p.k6 ?? []).map((k) => [k.scenario, k.analysis] as const));
+    const local = new Map(run.phases.flatMap((p) => p.k6 ?? []).map((k) => [k.scenario, expectedPoints(k.analysis)] as const));
     let counted = await this.countK6Samples();
     // k6 has exited, so its writes were acknowledged. A count that failed although every
     // write went through, or that comes up short, is taken once more after a pause before it
     // is reported: a count racing InfluxDB's own bookkeeping is not a loss, a real loss stays.
-    const short = (c: Map<string, StoredCounts>) => [...local].some(([scenario, a]) => c.get(scenario)?.total !== (a?.samples ?? 0));
+    const short = (c: Map<string, StoredCounts>) => [...local].some(([scenario, e]) => c.get(scenario)?.total !== e.total);
     if (typeof counted === 'string' ? !this.firstFailure : short(counted)) {
       await sleep(1000);
       counted = await this.countK6Samples();
@@ -267,12 +284,15 @@ export class InfluxSession {
       .map((k) => {
         const errs = k6InfluxWriteErrors(path.join(run.runDir, k.files.log ?? `k6-${k.scenario}-log.jsonl`));
         const inInflux = stored?.get(k.scenario);
+        const expected = local.get(k.scenario)!;
         return {
           scenario: k.scenario,
           samples: k.analysis?.samples ?? 0,
+          points: expected.total,
+          ...(expected.coincident ? { coincident: expected.coincident } : {}),
           ...(stored ? { stored: inInflux?.total ?? 0 } : {}),
           // Which measurements are short: the evidence for a partial outcome.
-          ...(stored ? { short: shortMeasurements(k.analysis?.samplesByMetric ?? {}, inInflux?.byMeasurement ?? {}) } : {}),
+          ...(stored ? { short: shortMeasurements(expected.byMeasurement, inInflux?.byMeasurement ?? {}) } : {}),
           failedWrites: errs.count,
           ...(errs.first ? { firstFailure: errs.first } : {}),
           ...(errs.last ? { lastFailure: errs.last } : {}),
@@ -290,9 +310,9 @@ export class InfluxSession {
         } else {
           missing.push(`k6 samples of ${k.scenario}: ${why}`);
         }
-      } else if (k.stored < k.samples) {
+      } else if (k.stored < k.points) {
         const which = k.short?.length ? ` (${k.short.map((m) => `${m.measurement} ${m.stored}/${m.local}`).join(', ')})` : '';
-        missing.push(`k6 samples of ${k.scenario}: ${k.stored} of ${k.samples} in InfluxDB, ${k.samples - k.stored} missing${which}${failed}`);
+        missing.push(`k6 samples of ${k.scenario}: ${k.stored} of ${k.points} in InfluxDB, ${k.points - k.stored} missing${which}${failed}`);
       } else if (k.failedWrites) {
         missing.push(`k6 samples of ${k.scenario}: all ${k.samples} counted, although ${failed.slice(2)}`);
       }
@@ -309,9 +329,9 @@ export class InfluxSession {
       status: missing.length ? 'partial' : 'ok',
       note: missing.length
         ? `InfluxDB failed during the run${firstFailureAt ? ` (first failure ${firstFailureAt})` : ''}: the local results are complete; in InfluxDB some points of run_id=${this.opts.runId} may be missing (see missing).`
-        : `all ${this.written} perf point(s) and ${k6.reduce((s, k) => s + k.samples, 0)} k6 sample(s) of run_id=${this.opts.runId} are in InfluxDB.`,
+        : `all ${this.written} perf point(s) and ${k6.reduce((s, k) => s + k.samples, 0)} k6 sample(s) of run_id=${this.opts.runId} are in InfluxDB${coincidentNote(k6)}.`,
       points: { written: this.written, unwritten, ...(Object.keys(byMeasurement).length ? { byMeasurement } : {}) },
-      ...(k6.length ? { k6: k6.map(({ message: _m, short, ...k }) => ({ ...k, ...(short?.length ? { short } : {}) })) } : {}),
+      ...(k6.length ? { k6: k6.map(({ message: _m, points: _p, short, ...k }) => ({ ...k, ...(short?.length ? { short } : {}) })) } : {}),
       ...(missing.length ? { missing } : {}),
       ...(firstFailureAt ? { firstFailureAt } : {}),
     };

@@ -154,6 +154,9 @@ export async function runK6(opts: K6RunOptions): Promise<K6RunResult> {
     K6_AUTO_EXTENSION_RESOLUTION: 'false',
     // Only the tags gates use; dropping `url` etc. makes every sample cheaper for k6 to write.
     K6_SYSTEM_TAGS: opts.env?.K6_SYSTEM_TAGS ?? K6_SYSTEM_TAGS.join(','),
+    // Nanoseconds, not k6's default seconds: the analysis needs them to tell which samples
+    // InfluxDB stores as one point (analysis/metric-store.ts `coincident`).
+    K6_CSV_TIME_FORMAT: 'unix_nano',
     PERF_K6_OPTIONS: JSON.stringify(opts.overrides ?? {}),
   };
   const started = Date.now();

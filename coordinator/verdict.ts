@@ -39,6 +39,8 @@ export interface K6PhaseResult {
     samples: number;
     /** Samples per metric: what InfluxDB must hold per measurement (coordinator/influx.ts). */
     samplesByMetric?: Record<string, number>;
+    /** Per metric, samples that share tags and nanosecond timestamp with another: one InfluxDB point each (only when any do). */
+    coincidentByMetric?: Record<string, number>;
     requests: number;
     requestsPerSec: number;
     errorRate: number;
@@ -119,6 +121,8 @@ export interface InfluxOutcome {
     scenario: string;
     samples: number;
     stored?: number;
+    /** Samples InfluxDB cannot hold as points of their own (same measurement, tags and timestamp as another); `stored` is expected to be `samples` minus these. */
+    coincident?: number;
     /** Measurements with fewer points in InfluxDB than samples locally (only when some are). */
     short?: { measurement: string; local: number; stored: number }[];
     failedWrites: number;

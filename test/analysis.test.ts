@@ -28,7 +28,7 @@ function exactPercentile(sorted: number[], p: number): number {
 }
 
 const HEADER = 'metric_name,timestamp,metric_value,status,method,name,scenario,expected_response,check,group,error_code,extra_tags,metadata\n';
-function row(metric: string, ts: number, value: number, tags: { name?: string; status?: string; extra?: string } = {}): string {
+function row(metric: string, ts: number | string, value: number, tags: { name?: string; status?: string; extra?: string } = {}): string {
   return `${metric},${ts},${value.toFixed(6)},${tags.status ?? '200'},GET,${tags.name ?? 'health'},default,true,,,,${tags.extra ?? ''},\n`;
 }
 const types = new Map<string, MetricType>([['http_req_duration', 'trend'], ['http_req_failed', 'rate'], ['data_isolation', 'rate'], ['orders_created', 'counter']]);
@@ -117,6 +117,31 @@ describe('k6 CSV ingest', () => {
     const store = ingest.end();
     assert.equal(store.samples, 2);
     assert.equal(store.merged('http_req_duration').max, 12.5);
+  });
+
+  test('nanosecond timestamps: windows by the second, and samples InfluxDB would store as one point counted', () => {
+    const ingest = new CsvIngest(types, 10, true);
+    // k6's unix_nano: seconds and nanoseconds as one 19-digit number, past JS's exact integers.
+    const ns = (sec: number, nanos: number) => `${sec}${String(nanos).padStart(9, '0')}`;
+    let text = HEADER;
+    // Two VUs ending an iteration in the same nanosecond (same tags): one InfluxDB point.
+    text += row('iterations', ns(1700000009, 123456789), 1);
+    text += row('iterations', ns(1700000009, 123456789), 1);
+    // k6 writes extra tags in any order: still the same tag set, the same point.
+    text += row('checks', ns(1700000009, 5), 1, { extra: 'run_id=r1&phase=load' });
+    text += row('checks', ns(1700000009, 5), 1, { extra: 'phase=load&run_id=r1' });
+    // The same nanosecond with other tags, or in another second, is a point of its own.
+    text += row('iterations', ns(1700000009, 123456789), 1, { name: 'login' });
+    text += row('iterations', ns(1700000010, 123456789), 1);
+    text += row('iterations', ns(1700000010, 123456790), 1);
+    ingest.push(text);
+    const store = ingest.end();
+    assert.equal(store.samples, 7);
+    assert.deepEqual(Object.fromEntries(store.coincident), { iterations: 1, checks: 1 });
+    assert.equal(store.firstTimestamp, 1700000009);
+    assert.equal(store.lastTimestamp, 1700000010);
+    // 10 s windows: 1700000009 and 1700000010 fall into two.
+    assert.deepEqual([...store.windows.get('iterations')!.keys()], [1700000000, 1700000010]);
   });
 });
 

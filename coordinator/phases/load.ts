@@ -117,7 +117,7 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
           ...(s.p95Ms !== undefined ? { p95Ms: s.p95Ms } : {}),
         }),
     });
-    const analysis = await analyse(r, b.name, gates, opts, ctx.runDir);
+    const analysis = await analyse(r, b.name, gates, opts, ctx.runDir, extraOut !== undefined);
     storeOf.set(b.name, analysis.store);
     results.push({
       scenario: b.name,
@@ -180,8 +180,9 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
   return reasons.length ? { status: 'failed', reason: reasons.join('; '), ...extra } : { status: 'passed', ...extra };
 }
 
-async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts: LoadPhaseOptions, runDir: string) {
-  const store: MetricStore = await ingestK6Csv(r.files.samples, metricTypesFromSummary(r.files.summary), windowSecondsFor(opts.durationMs));
+/** `toInflux`: the samples also went to InfluxDB, so count those that are one point there. */
+async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts: LoadPhaseOptions, runDir: string, toInflux: boolean) {
+  const store: MetricStore = await ingestK6Csv(r.files.samples, metricTypesFromSummary(r.files.summary), windowSecondsFor(opts.durationMs), toInflux);
   // The same gates on this scenario alone, next to k6's thresholds for this run: a cross-check
   // of the harness's analysis against k6 (not the gate decision, which is over all scenarios).
   const evaluated = evaluateGates(gates, store).map((g) => ({ ...g, scenario }));
@@ -231,6 +232,7 @@ async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts
     summary: {
       samples: store.samples,
       samplesByMetric: countsByMetric(store),
+      ...(store.coincident.size ? { coincidentByMetric: Object.fromEntries(store.coincident) } : {}),
       requests: reqs.count,
       requestsPerSec: Math.round((reqs.count / seconds) * 10) / 10,
       errorRate: failed.count ? failed.nonZero / failed.count : 0,
