@@ -19,7 +19,9 @@ import { median } from './bench-helpers.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const env = { PERF_RATE: process.env.BENCH_RATE ?? '1200', PERF_MAX_VUS: '60', PERF_PROFILE: 'smoke', PERF_DURATION: '8s', PERF_USERS: '10' };
-const TAGS = { K6_SYSTEM_TAGS: K6_SYSTEM_TAGS.join(',') };
+// The environment perf's k6-run.ts sets: trimmed system tags, nanosecond CSV timestamps.
+const TAGS = { K6_SYSTEM_TAGS: K6_SYSTEM_TAGS.join(','), K6_CSV_TIME_FORMAT: 'unix_nano' };
+const PERF_ARGS = ['--log-format=json', '--address=127.0.0.1:0', '--summary-trend-stats=avg,min,med,max,p(90),p(95),p(99),count'];
 
 const variants: Record<string, (dir: string) => { args: string[]; env?: Record<string, string> }> = {
   'bare k6': () => ({ args: [] }),
@@ -31,11 +33,13 @@ const variants: Record<string, (dir: string) => { args: string[]; env?: Record<s
   'csv.gz + REST API': (d) => ({ args: ['--address=127.0.0.1:0', `--out=csv=${d}/s.csv.gz`], env: TAGS }),
   'csv.gz + trend stats': (d) => ({ args: ['--summary-trend-stats=avg,min,med,max,p(90),p(95),p(99),count', `--out=csv=${d}/s.csv.gz`], env: TAGS }),
   'csv.gz + run tags': (d) => ({ args: [`--out=csv=${d}/s.csv.gz`, '--tag=run_id=x', '--tag=phase=load', '--tag=perf_scenario=throughput'], env: TAGS }),
-  // Everything perf's k6-run.ts passes, but the live polling of the REST API.
-  'perf argv': (d) => ({
-    args: ['--log-format=json', '--address=127.0.0.1:0', '--summary-trend-stats=avg,min,med,max,p(90),p(95),p(99),count', `--out=csv=${d}/s.csv.gz`, '--tag=run_id=x', '--tag=phase=load', '--tag=perf_scenario=throughput'],
-    env: TAGS,
-  }),
+  // Everything perf's k6-run.ts passes (but the live polling of the REST API), with the raw
+  // samples as k6 writes them for a short run (plain, compressed by perf afterwards) and for
+  // a run over 10 minutes (gzip in k6); coordinator/k6-raw.ts decides.
+  'perf argv (plain)': (d) => ({ args: [...PERF_ARGS, `--out=csv=${d}/s.csv`], env: TAGS }),
+  'perf argv (gzip)': (d) => ({ args: [...PERF_ARGS, `--out=csv=${d}/s.csv.gz`], env: TAGS }),
+  // What `--influx` adds on top (the InfluxDB output itself aside).
+  'perf argv + run tags': (d) => ({ args: [...PERF_ARGS, `--out=csv=${d}/s.csv`, '--tag=run_id=x', '--tag=phase=load', '--tag=perf_scenario=throughput'], env: TAGS }),
 };
 const only = process.env.BENCH_VARIANTS?.split(',');
 
