@@ -1,8 +1,9 @@
 /**
- * Analysis ingest (issue 5): samples per second through the k6 CSV → HDR pipeline on one
- * core, and peak memory for 1 M and 10 M samples (target: ≥ 1 M samples/s; memory flat,
+ * Analysis ingest (issue 5): samples per second through the k6 raw output → HDR pipeline on
+ * one core, and peak memory for 1 M and 10 M samples (target: ≥ 1 M samples/s; memory flat,
  * under 200 MB). Each measurement runs in its own child process so peak RSS is its own.
- * Input: synthetic gzip CSV shaped like k6's (same columns, ~13 metrics per request).
+ * Inputs: the same synthetic samples (~13 metrics per request) as gzip CSV shaped like k6's,
+ * and as gzip records of perf's own k6 output (k6ext/, analysis/k6-bin.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync, statSync } from 'node:fs';
@@ -40,25 +41,83 @@ async function makeInput(samples: number): Promise<string> {
   return file;
 }
 
+/** The same samples as `makeInput`, as perf k6 output records (analysis/k6-bin.ts). */
+async function makeBinInput(samples: number): Promise<string> {
+  const file = path.join(os.tmpdir(), `perf-bench-analysis-${samples}.bin.gz`);
+  if (existsSync(file)) return file;
+  const gz = createGzip({ level: 1 });
+  const out = createWriteStream(file);
+  gz.pipe(out);
+  const parts: Buffer[] = [Buffer.from('PERFK6S1\n')];
+  METRICS.forEach((m, i) => {
+    const head = Buffer.alloc(6);
+    head.write('M');
+    head.writeUInt16LE(i + 1, 1);
+    head[3] = m === 'http_reqs' || m === 'iterations' || m.startsWith('data_') ? 0 : m === 'http_req_failed' ? 2 : 3;
+    head.writeUInt16LE(m.length, 4);
+    parts.push(head, Buffer.from(m));
+  });
+  NAMES.forEach((n, i) => {
+    const body = Buffer.from(`status\u0000200\u0000method\u0000GET\u0000name\u0000${n}\u0000scenario\u0000journey\u0000expected_response\u0000true\u0000`);
+    const head = Buffer.alloc(9);
+    head.write('T');
+    head.writeUInt32LE(i + 1, 1);
+    head.writeUInt32LE(body.length, 5);
+    parts.push(head, body);
+  });
+  gz.write(Buffer.concat(parts));
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const chunk = Buffer.alloc(23 * 40_000);
+  let at = 0;
+  for (let i = 0; i < samples; i++) {
+    const metric = METRICS[i % METRICS.length]!;
+    const value = metric === 'http_req_failed' ? (rnd() < 0.01 ? 1 : 0) : metric === 'http_reqs' || metric === 'iterations' ? 1 : rnd() * 50;
+    chunk.write('S', at);
+    chunk.writeUInt16LE((i % METRICS.length) + 1, at + 1);
+    chunk.writeUInt32LE(((i / METRICS.length) % NAMES.length | 0) + 1, at + 3);
+    chunk.writeUInt32LE(1700000000 + Math.floor(i / 20000), at + 7);
+    chunk.writeUInt32LE((i % 20000) * 50_000 + (i % 7), at + 11);
+    chunk.writeDoubleLE(value, at + 15);
+    at += 23;
+    if (at === chunk.length || i === samples - 1) {
+      if (!gz.write(Buffer.from(chunk.subarray(0, at)))) await new Promise<void>((r) => gz.once('drain', () => r()));
+      at = 0;
+    }
+  }
+  gz.end();
+  await new Promise<void>((r) => out.on('close', () => r()));
+  return file;
+}
+
 const child = process.argv[2] === '--child';
 if (child) {
   const { ingestK6Csv } = await import('../analysis/k6-csv.ts');
+  const { ingestK6Bin } = await import('../analysis/k6-bin.ts');
   const file = process.argv[3]!;
+  const ingest = file.endsWith('.bin.gz') ? ingestK6Bin : ingestK6Csv;
   const t0 = performance.now();
-  const store = await ingestK6Csv(file, new Map([['http_req_duration', 'trend']]), 10, process.argv[4] === 'points');
+  const store = await ingest(file, new Map([['http_req_duration', 'trend']]), 10, process.argv[4] === 'points');
   const ms = performance.now() - t0;
   process.stdout.write(JSON.stringify({ samples: store.samples, ms, peakRssMb: process.resourceUsage().maxRSS / 1024, series: store.series.size }));
 } else {
   const self = fileURLToPath(import.meta.url);
-  console.log('analysis ingest: k6 CSV (gzip) → HDR histograms, one core');
+  console.log('analysis ingest: k6 raw output (gzip) → HDR histograms, one core');
   // "with point ids": a run that also wrote to InfluxDB counts the samples that are one point there.
-  for (const [n, mode] of [[1_000_000, ''], [10_000_000, ''], [10_000_000, 'points']] as const) {
-    const file = await makeInput(n);
+  for (const [format, n, mode] of [
+    ['csv', 1_000_000, ''],
+    ['csv', 10_000_000, ''],
+    ['csv', 10_000_000, 'points'],
+    ['bin', 1_000_000, ''],
+    ['bin', 10_000_000, ''],
+    ['bin', 10_000_000, 'points'],
+  ] as const) {
+    const file = format === 'csv' ? await makeInput(n) : await makeBinInput(n);
     const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--child', file, mode], { encoding: 'utf8', maxBuffer: 1 << 20 });
     const r = JSON.parse(out) as { samples: number; ms: number; peakRssMb: number; series: number };
     const rate = r.samples / (r.ms / 1000);
     console.log(
-      `  ${(n / 1e6).toFixed(0).padStart(2)} M samples${mode ? ' with point ids' : ''} (${(statSync(file).size / 1e6).toFixed(0)} MB gz): ${(rate / 1e6).toFixed(2)} M samples/s (target ≥ 1.0: ${rate >= 1e6 ? 'met' : 'NOT met'}), peak RSS ${r.peakRssMb.toFixed(0)} MB (target < 200: ${r.peakRssMb < 200 ? 'met' : 'NOT met'}), ${r.series} series`,
+      `  ${format} ${(n / 1e6).toFixed(0).padStart(2)} M samples${mode ? ' with point ids' : ''} (${(statSync(file).size / 1e6).toFixed(0)} MB gz): ${(rate / 1e6).toFixed(2)} M samples/s (target ≥ 1.0: ${rate >= 1e6 ? 'met' : 'NOT met'}), peak RSS ${r.peakRssMb.toFixed(0)} MB (target < 200: ${r.peakRssMb < 200 ? 'met' : 'NOT met'}), ${r.series} series`,
     );
   }
 }

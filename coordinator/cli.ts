@@ -309,17 +309,29 @@ targetCmd
     process.stdout.write(r.stopped ? `sample-app stopped (pid ${r.pid})\n` : 'no sample-app was running\n');
   });
 
+program
+  .command('samples <file>')
+  .description("print a run's raw k6 samples (k6-<scenario>-samples.bin.gz, perf's binary output) as CSV")
+  .option('--metric <name>', 'only this metric, e.g. http_req_duration')
+  .action(async (file: string, flags: { metric?: string }) => {
+    const { printK6Samples } = await import('./samples-cmd.ts');
+    await printK6Samples(file, flags.metric, process.stdout);
+  });
+
 const k6cmd = program.command('k6').description('the k6 binary perf uses');
 k6cmd
   .command('install')
   .description('build the pinned k6 v2 with Go into .tools/bin (unless a suitable k6 is already found)')
   .option('--force', 'build even if a suitable k6 is found')
   .action(async (flags: { force?: boolean }) => {
-    const [{ locateK6, whichSync, k6InstallHint }, { buildK6 }] = await Promise.all([import('./k6.ts'), import('./k6-install.ts')]);
+    const [{ locateK6, whichSync, k6InstallHint, K6_NO_PERF_OUTPUT }, { buildK6 }] = await Promise.all([import('./k6.ts'), import('./k6-install.ts')]);
     if (!flags.force) {
       const { found } = await locateK6();
-      if (found) {
+      // perf's own tools folder is rebuilt when its k6 predates perf's sample output (k6ext/);
+      // a k6 the user provides is used as it is.
+      if (found && (found.perfOutput || found.source !== 'tools')) {
         process.stdout.write(`k6 ${found.version} already available at ${found.path} (from ${found.source})\n`);
+        if (!found.perfOutput) process.stdout.write(`${K6_NO_PERF_OUTPUT}\n`);
         return;
       }
     }

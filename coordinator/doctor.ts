@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CHROMIUM_INSTALL_HINT, findChromium } from './browser.ts';
-import { K6_PINNED_TAG, locateK6, whichSync } from './k6.ts';
+import { K6_NO_PERF_OUTPUT, K6_PINNED_TAG, locateK6, whichSync } from './k6.ts';
 import { HARNESS_ROOT } from './paths.ts';
 
 const execFileAsync = promisify(execFile);
@@ -16,6 +16,8 @@ export interface DoctorRow {
   found: string;
   /** How to fix it, when not ok. */
   hint?: string;
+  /** Worth knowing although it works (printed when ok). */
+  note?: string;
   /** Needed by the default run (`perf run` against the bundled sample-app). */
   required: boolean;
 }
@@ -103,7 +105,13 @@ export async function runDoctor(target: DoctorTarget = {}, env: NodeJS.ProcessEn
   });
   rows.push(
     k6.found
-      ? { item: 'k6', ok: true, found: `${k6.found.version} at ${k6.found.path} (from ${k6.found.source})`, required: true }
+      ? {
+          item: 'k6',
+          ok: true,
+          found: `${k6.found.version} at ${k6.found.path} (from ${k6.found.source})${k6.found.perfOutput ? ", with perf's sample output" : ''}`,
+          ...(k6.found.perfOutput ? {} : { note: K6_NO_PERF_OUTPUT }),
+          required: true,
+        }
       : {
           item: 'k6',
           ok: false,
@@ -169,6 +177,7 @@ export function formatDoctorTable(rows: DoctorRow[]): string {
   for (const r of rows) {
     lines.push(`${r.item.padEnd(w1)}  ${status(r).padEnd(w2)}  ${r.found}`);
     if (!r.ok && r.hint) lines.push(`${''.padEnd(w1)}  ${''.padEnd(w2)}  → ${r.hint}`);
+    if (r.ok && r.note) lines.push(`${''.padEnd(w1)}  ${''.padEnd(w2)}  · ${r.note}`);
   }
   return lines.join('\n');
 }

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from './errors.ts';
-import { K6_PINNED_TAG, k6Version, toolsBinDir, type K6Binary } from './k6.ts';
+import { K6_PINNED_TAG, k6Info, toolsBinDir, type K6Binary } from './k6.ts';
+import { HARNESS_ROOT } from './paths.ts';
 import { createProgress, formatMs } from './progress.ts';
 
 /**
@@ -13,6 +14,9 @@ import { createProgress, formatMs } from './progress.ts';
  * version list (to look for deprecations), which this proxy answers 404, and the build
  * fails. A throw-away module that requires the exact tag needs only that tag's files.
  * The binary is written to a temp name and renamed, so a half-built k6 is never found.
+ *
+ * The module's main package is `k6ext/`: k6's own command with perf's sample output
+ * compiled in (k6ext/perf_output.go), as xk6 would assemble it, without needing xk6.
  */
 export async function buildK6(
   goBin: string,
@@ -29,6 +33,8 @@ export async function buildK6(
     path.join(modDir, 'go.mod'),
     `module perf.local/k6build\n\ngo 1.22\n\nrequire go.k6.io/k6/v2 ${tag}\n`,
   );
+  const extDir = path.join(HARNESS_ROOT, 'k6ext');
+  for (const f of readdirSync(extDir).filter((f) => f.endsWith('.go') && !f.endsWith('_test.go'))) copyFileSync(path.join(extDir, f), path.join(modDir, f));
 
   const progress = createProgress(opts.stream ?? process.stderr);
   const started = Date.now();
@@ -42,7 +48,7 @@ export async function buildK6(
 
   try {
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(goBin, ['build', '-v', '-trimpath', '-o', tmpOut, 'go.k6.io/k6/v2'], {
+      const child = spawn(goBin, ['build', '-v', '-trimpath', '-o', tmpOut, '.'], {
         cwd: modDir,
         env: { ...env, GOFLAGS: `${env.GOFLAGS ?? ''} -mod=mod -buildvcs=false`.trim() },
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -75,7 +81,8 @@ export async function buildK6(
     rmSync(modDir, { recursive: true, force: true });
     rmSync(tmpOut, { force: true });
   }
-  const version = (await k6Version(target)) ?? tag;
+  const info = await k6Info(target);
+  const version = info?.version ?? tag;
   progress.done(`built k6 ${version} in ${formatMs(Date.now() - started)} → ${target}`);
-  return { path: target, version, source: 'tools' };
+  return { path: target, version, source: 'tools', perfOutput: info?.perfOutput ?? false };
 }

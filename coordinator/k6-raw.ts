@@ -1,12 +1,12 @@
 /**
  * Where k6's raw samples are written, and when they are compressed.
  *
- * Gzip in k6 makes k6 pay for compression while it generates load. At saturation that costs
- * k6 about 7 % more CPU per request than plain CSV (bench/k6-output-cost.ts). A plain
- * file costs ~3× the disk, though: about 5 MB/s on this 2-core machine at ~5,500 req/s.
- * So k6 writes plain CSV when the run is bounded and the disk has room, and perf compresses
- * it after k6 exits. Otherwise k6 writes gzip itself. Either way the run folder ends with
- * `…-samples.csv.gz`.
+ * Gzip in k6 makes k6 pay for compression while it generates load: at saturation its CSV
+ * output costs k6 about 7 % more CPU per request gzipped than plain (bench/k6-output-cost.ts).
+ * A plain file takes ~3× the disk, though: about 5 MB/s of CSV on this 2-core machine at
+ * ~5,500 req/s (perf's binary output, k6ext/, about a third of that). So k6 writes plain
+ * when the run is bounded and the disk has room, and perf compresses the file after k6
+ * exits; otherwise k6 writes gzip itself. Either way the run folder ends with a `.gz`.
  */
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs';
@@ -17,22 +17,22 @@ import { createGzip } from 'node:zlib';
 import { parseDurationMs } from './flags.ts';
 
 /** Runs that may last longer than this have k6 compress as it writes. */
-export const PLAIN_CSV_MAX_MS = 10 * 60_000;
+export const PLAIN_RAW_MAX_MS = 10 * 60_000;
 /**
- * Free disk a plain-CSV run needs per minute it may last. That is 3× the ~0.3 GB a minute
- * k6 writes here at saturation, leaving headroom for a faster generator.
+ * Free disk a plain run needs per minute it may last. That is 3× the ~0.3 GB of CSV a
+ * minute k6 writes here at saturation, leaving headroom for a faster generator.
  */
-export const PLAIN_CSV_BYTES_PER_MIN = 1e9;
+export const PLAIN_RAW_BYTES_PER_MIN = 1e9;
 
-export type RawCsvMode = 'plain' | 'gzip';
+export type RawMode = 'plain' | 'gzip';
 
 /**
  * `maxRunMs` is k6's own bound on the run: scenarios plus graceful stops. An unknown bound
  * (k6 could not tell, e.g. a script error) is treated as unbounded.
  */
-export function rawCsvMode(maxRunMs: number | undefined, freeBytes: number): RawCsvMode {
-  if (maxRunMs === undefined || maxRunMs > PLAIN_CSV_MAX_MS) return 'gzip';
-  const needed = Math.max(1, maxRunMs / 60_000) * PLAIN_CSV_BYTES_PER_MIN;
+export function rawMode(maxRunMs: number | undefined, freeBytes: number): RawMode {
+  if (maxRunMs === undefined || maxRunMs > PLAIN_RAW_MAX_MS) return 'gzip';
+  const needed = Math.max(1, maxRunMs / 60_000) * PLAIN_RAW_BYTES_PER_MIN;
   return freeBytes >= needed ? 'plain' : 'gzip';
 }
 
@@ -66,7 +66,7 @@ export async function freeBytes(dir: string): Promise<number> {
 }
 
 /**
- * Compresses the plain CSV k6 wrote into `<file>.gz` and removes the plain file. Returns the
+ * Compresses the plain file k6 wrote into `<file>.gz` and removes the plain file. Returns the
  * file that now holds the samples. If compression fails (e.g. a full disk), the plain file
  * stays and is returned, because the raw results must survive. A file k6 never created
  * yields the `.gz` name, which does not exist either.

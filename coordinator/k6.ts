@@ -19,7 +19,13 @@ export interface K6Binary {
   /** Exact version as k6 reports it, e.g. "v2.2.0". Recorded in every verdict. */
   version: string;
   source: 'K6_BIN' | 'tools' | 'PATH';
+  /** Built with perf's sample output (k6ext/), which costs k6 less than its CSV output. */
+  perfOutput: boolean;
 }
+
+/** Said wherever a k6 without perf's output is used (`perf k6 install`, `perf doctor`). */
+export const K6_NO_PERF_OUTPUT =
+  "This k6 lacks perf's sample output (k6ext/), so raw samples go through k6's CSV output, which costs k6 ~13 % more CPU per request at saturation. `perf k6 install --force` builds one with it into .tools/bin, which perf then prefers.";
 
 export interface LocateOptions {
   env?: NodeJS.ProcessEnv;
@@ -59,11 +65,16 @@ function isExecutable(file: string): boolean {
   }
 }
 
-/** `k6 version` → "v2.2.0"; undefined when the binary does not run or prints no version. */
-export async function k6Version(bin: string): Promise<string | undefined> {
+/**
+ * `k6 version` → its version ("v2.2.0") and whether perf's output is compiled in (listed
+ * under "Extensions:" as `perf [output]`); undefined when the binary does not run or
+ * prints no version.
+ */
+export async function k6Info(bin: string): Promise<{ version: string; perfOutput: boolean } | undefined> {
   try {
     const { stdout } = await execFileAsync(bin, ['version'], { timeout: 15_000 });
-    return /k6 (v\d+\.\d+\.\d+[^\s]*)/.exec(stdout)?.[1];
+    const version = /k6 (v\d+\.\d+\.\d+[^\s]*)/.exec(stdout)?.[1];
+    return version ? { version, perfOutput: /[\s,]perf \[output\]/.test(stdout) } : undefined;
   } catch {
     return undefined;
   }
@@ -99,13 +110,14 @@ export async function locateK6(
   if (onPath) candidates.push({ path: onPath, source: 'PATH' });
 
   for (const c of candidates) {
-    const version = await k6Version(c.path);
-    if (!version) {
+    const info = await k6Info(c.path);
+    const version = info?.version;
+    if (!info || !version) {
       rejected.push(`${c.path} (${c.source}): does not run or prints no version`);
     } else if (!isSupportedK6(version)) {
       rejected.push(`${c.path} (${c.source}): ${version}, perf needs k6 v${K6_REQUIRED_MAJOR}.x`);
     } else {
-      return { found: { path: c.path, version, source: c.source }, rejected };
+      return { found: { path: c.path, version, source: c.source, perfOutput: info.perfOutput }, rejected };
     }
   }
   return { rejected };

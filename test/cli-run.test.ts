@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, chmodSync, cpSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FIXTURE_SCENARIOS, readVerdictFromOutput, runDirFromOutput, runCli, startHelloServer, tempDir } from './helpers.ts';
+import { FIXTURE_SCENARIOS, k6WithoutPerfOutput, readVerdictFromOutput, runDirFromOutput, runCli, startHelloServer, tempDir } from './helpers.ts';
 
 // Black-box: the real CLI bundles fixture scenarios and runs them on the real k6
 // against a real local HTTP server. Each run works in its own project folder.
@@ -38,9 +38,20 @@ describe('perf run --scenario (first load path)', () => {
     );
     // Raw results of what ran are kept beside the verdict.
     const runDir = runDirFromOutput(project, r.stderr);
-    for (const f of ['k6-hello-summary.json', 'k6-hello-samples.csv.gz', 'k6-hello-log.jsonl', 'k6-hello-stdout.txt', 'k6-hello-analysis.json.gz']) {
+    for (const f of ['k6-hello-summary.json', 'k6-hello-samples.bin.gz', 'k6-hello-log.jsonl', 'k6-hello-stdout.txt', 'k6-hello-analysis.json.gz']) {
       assert.ok(existsSync(path.join(runDir, f)), `${f} written`);
     }
+  });
+
+  test("a k6 without perf's output (a stock k6): k6's CSV output instead, the same analysis", async () => {
+    const k6 = await k6WithoutPerfOutput();
+    const r = await runCli(['run', '--target', server.url, '--scenario', 'hello', '--users', '2', '--duration', '2s'], { cwd: project, env: { K6_BIN: k6 } });
+    assert.equal(r.code, 0, r.stderr);
+    const v = readVerdictFromOutput(project, r.stderr);
+    const k6r = v.phases[0].k6[0];
+    assert.equal(k6r.files.samples, 'k6-hello-samples.csv.gz');
+    assert.ok(k6r.analysis.requests > 10 && k6r.analysis.samples > 100, `${k6r.analysis.requests} requests, ${k6r.analysis.samples} samples`);
+    assert.equal(k6r.analysis.requests, JSON.parse(readFileSync(path.join(runDirFromOutput(project, r.stderr), 'k6-hello-summary.json'), 'utf8')).metrics.http_reqs.count);
   });
 
   test('an impossible threshold fails the run with exit 1 and names the threshold', async () => {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runCli, tempDir } from './helpers.ts';
+import { k6WithoutPerfOutput, runCli, tempDir } from './helpers.ts';
 
 describe('perf doctor', () => {
   test('on this machine: one table, k6 with path and version, exit 0', async () => {
     const r = await runCli(['doctor', '--database-url', 'postgres://postgres:s3cret@127.0.0.1:5432/test', '--redis-url', 'redis://127.0.0.1:6379']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^item\s+status\s+found/m);
-    assert.match(r.stdout, /^k6\s+ok\s+v2\.\d+\.\d+ at \S+k6/m);
+    assert.match(r.stdout, /^k6\s+ok\s+v2\.\d+\.\d+ at \S+k6 \(from \w+\), with perf's sample output/m);
     assert.match(r.stdout, /^Node\.js\s+ok\s+v\d+/m);
     assert.match(r.stdout, /^PostgreSQL\s+ok\s+postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:5432\/test reachable/m);
     assert.match(r.stdout, /^Redis\s+ok\s+redis:\/\/127\.0\.0\.1:6379 reachable/m);
@@ -27,5 +27,11 @@ describe('perf doctor', () => {
     const r = await runCli(['doctor', '--database-url', 'postgres://127.0.0.1:1/none']);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^PostgreSQL\s+MISSING\s+postgres:\/\/127\.0\.0\.1:1\/none unreachable/m);
+  });
+
+  test("a k6 without perf's sample output: ok, with what it costs and how to get one", async () => {
+    const r = await runCli(['doctor'], { env: { K6_BIN: await k6WithoutPerfOutput() } });
+    assert.match(r.stdout, /^k6\s+ok\s+v2\.\d+\.\d+ at \S+k6 \(from K6_BIN\)$/m);
+    assert.match(r.stdout, /lacks perf's sample output .* `perf k6 install --force` builds one with it/);
   });
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -115,4 +115,44 @@ export function runDirFromOutput(cwd: string, output: string): string {
 /** The verdict a run wrote. */
 export function readVerdictFromOutput(cwd: string, output: string): Record<string, any> {
   return JSON.parse(readFileSync(path.join(runDirFromOutput(cwd, output), 'verdict.json'), 'utf8')) as Record<string, any>;
+}
+
+/**
+ * Every sample of a perf k6 sample file (analysis/k6-bin.ts has the format), decoded
+ * independently of the analysis: the oracle tests check the analysis against.
+ */
+export function readK6BinSamples(bytes: Buffer): { metric: string; tags: Record<string, string>; seconds: number; nanos: number; value: number }[] {
+  const metrics = new Map<number, string>();
+  const tagSets = new Map<number, Record<string, string>>();
+  const out: ReturnType<typeof readK6BinSamples> = [];
+  let at = 'PERFK6S1\n'.length;
+  while (at < bytes.length) {
+    const kind = String.fromCharCode(bytes[at]!);
+    if (kind === 'M') {
+      const len = bytes.readUInt16LE(at + 4);
+      metrics.set(bytes.readUInt16LE(at + 1), bytes.toString('utf8', at + 6, at + 6 + len));
+      at += 6 + len;
+    } else if (kind === 'T') {
+      const len = bytes.readUInt32LE(at + 5);
+      const parts = bytes.toString('utf8', at + 9, at + 9 + len).split('\0');
+      tagSets.set(bytes.readUInt32LE(at + 1), Object.fromEntries(Array.from({ length: Math.floor(parts.length / 2) }, (_, i) => [parts[2 * i]!, parts[2 * i + 1]!])));
+      at += 9 + len;
+    } else if (kind === 'S' && at + 23 <= bytes.length) {
+      out.push({ metric: metrics.get(bytes.readUInt16LE(at + 1))!, tags: tagSets.get(bytes.readUInt32LE(at + 3))!, seconds: bytes.readUInt32LE(at + 7), nanos: bytes.readUInt32LE(at + 11), value: bytes.readDoubleLE(at + 15) });
+      at += 23;
+    } else break;
+  }
+  return out;
+}
+
+/**
+ * The real k6 behind a wrapper that leaves perf's output out of `k6 version`: how a k6 built
+ * without k6ext/ (a stock k6 on PATH) looks to perf. Everything else is the real k6.
+ */
+export async function k6WithoutPerfOutput(dir = tempDir('perf-stock-k6-')): Promise<string> {
+  const real = (await runCli(['k6', 'path'])).stdout.split('\t')[0]!;
+  const wrapper = path.join(dir, 'k6');
+  writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = version ]; then "${real}" version | grep -v 'perf \\[output\\]'; exit 0; fi\nexec "${real}" "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  return wrapper;
 }

@@ -4,25 +4,25 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { requireK6 } from '../coordinator/k6.ts';
-import { freeBytes, gzipRawSamples, k6MaxRunMs, PLAIN_CSV_BYTES_PER_MIN, PLAIN_CSV_MAX_MS, rawCsvMode } from '../coordinator/k6-raw.ts';
+import { freeBytes, gzipRawSamples, k6MaxRunMs, PLAIN_RAW_BYTES_PER_MIN, PLAIN_RAW_MAX_MS, rawMode } from '../coordinator/k6-raw.ts';
 import { tempDir } from './helpers.ts';
 
-const GB = PLAIN_CSV_BYTES_PER_MIN;
+const GB = PLAIN_RAW_BYTES_PER_MIN;
 
-describe('rawCsvMode', () => {
+describe('rawMode', () => {
   test('plain for a bounded run on a disk with room', () => {
-    assert.equal(rawCsvMode(45_000, 80 * GB), 'plain');
-    assert.equal(rawCsvMode(PLAIN_CSV_MAX_MS, 10 * GB), 'plain');
+    assert.equal(rawMode(45_000, 80 * GB), 'plain');
+    assert.equal(rawMode(PLAIN_RAW_MAX_MS, 10 * GB), 'plain');
   });
   test('gzip in k6 for long or unbounded runs, whatever the disk', () => {
-    assert.equal(rawCsvMode(PLAIN_CSV_MAX_MS + 1, 1000 * GB), 'gzip');
-    assert.equal(rawCsvMode(undefined, 1000 * GB), 'gzip');
+    assert.equal(rawMode(PLAIN_RAW_MAX_MS + 1, 1000 * GB), 'gzip');
+    assert.equal(rawMode(undefined, 1000 * GB), 'gzip');
   });
   test('gzip in k6 when the disk is short: 1 GB a minute, at least 1 GB', () => {
-    assert.equal(rawCsvMode(30_000, 0.99 * GB), 'gzip');
-    assert.equal(rawCsvMode(30_000, 1 * GB), 'plain');
-    assert.equal(rawCsvMode(5 * 60_000, 4.9 * GB), 'gzip');
-    assert.equal(rawCsvMode(5 * 60_000, 5 * GB), 'plain');
+    assert.equal(rawMode(30_000, 0.99 * GB), 'gzip');
+    assert.equal(rawMode(30_000, 1 * GB), 'plain');
+    assert.equal(rawMode(5 * 60_000, 4.9 * GB), 'gzip');
+    assert.equal(rawMode(5 * 60_000, 5 * GB), 'plain');
   });
 });
 

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { requireK6 } from '../coordinator/k6.ts';
+import { ingestK6Bin } from '../analysis/k6-bin.ts';
+import { ingestK6Csv } from '../analysis/k6-csv.ts';
+import { requireK6, type K6Binary } from '../coordinator/k6.ts';
 import { runK6, type K6LiveSnapshot } from '../coordinator/k6-run.ts';
-import { gunzipSync } from 'node:zlib';
 import { startHelloServer, tempDir } from './helpers.ts';
 
 // runK6 on the real k6 against a local server: the live figures come from k6's own REST API
@@ -48,51 +49,59 @@ describe('runK6 live progress (real k6)', () => {
     for (let i = 1; i < snapshots.length; i++) assert.ok(snapshots[i]!.requests >= snapshots[i - 1]!.requests);
   });
 
-  // Raw samples (coordinator/k6-raw.ts): a short run has k6 write plain CSV, compressed by
-  // perf afterwards; a run k6 bounds above 10 minutes has k6 compress as it writes.
-  test('a short run: plain CSV while k6 runs, only the .csv.gz afterwards, with every request', async () => {
-    const dir = tempDir('perf-k6-run-');
-    const script = path.join(dir, 'short.js');
-    writeFileSync(script, SCRIPT);
-    const seen: string[] = [];
-    const r = await runK6({
-      k6: await requireK6(),
-      script,
-      runDir: dir,
-      label: 'short',
-      env: { BASE: server.url },
-      onProgress: () => seen.push(existsSync(path.join(dir, 'k6-short-samples.csv')) ? 'plain' : existsSync(path.join(dir, 'k6-short-samples.csv.gz')) ? 'gzip' : 'none'),
-    });
-    assert.equal(r.exitCode, 0);
-    assert.ok(seen.includes('plain') && !seen.includes('gzip'), `while k6 ran: ${seen.join(',')}`);
-    assert.equal(r.files.samples, path.join(dir, 'k6-short-samples.csv.gz'));
-    assert.equal(existsSync(path.join(dir, 'k6-short-samples.csv')), false, 'the plain CSV is gone');
-    const rows = gunzipSync(readFileSync(r.files.samples)).toString().split('\n').filter((l) => l.startsWith('http_reqs,'));
-    const summary = JSON.parse(readFileSync(r.files.summary, 'utf8')) as { metrics: { http_reqs: { count: number } } };
-    assert.equal(rows.length, summary.metrics.http_reqs.count);
-  });
+  // Raw samples (coordinator/k6-raw.ts): a short run has k6 write them plain, compressed by
+  // perf afterwards; a run k6 bounds above 10 minutes has k6 compress as it writes. perf's
+  // binary output when the k6 has it (k6ext/), else k6's CSV.
+  for (const kind of ['bin', 'csv'] as const) {
+    const k6For = async (): Promise<K6Binary> => {
+      const k6 = await requireK6();
+      assert.ok(k6.perfOutput, `${k6.path} lacks perf's output (k6ext/): rebuild it with \`npx perf k6 install\` after removing it`);
+      return kind === 'bin' ? k6 : { ...k6, perfOutput: false };
+    };
+    const where = (dir: string, label: string) => {
+      const plain = path.join(dir, `k6-${label}-samples.${kind}`);
+      return () => (existsSync(plain) ? 'plain' : existsSync(`${plain}.gz`) ? 'gzip' : 'none');
+    };
+    const ingest = (file: string) => (kind === 'bin' ? ingestK6Bin(file, new Map()) : ingestK6Csv(file, new Map()));
 
-  test('a run bounded above 10 minutes: k6 writes gzip itself, also when interrupted', async () => {
-    const dir = tempDir('perf-k6-run-');
-    const script = path.join(dir, 'long.js');
-    writeFileSync(script, SCRIPT.replace("duration: '4s'", "duration: '20m'"));
-    const seen: string[] = [];
-    const abort = new AbortController();
-    const r = await runK6({
-      k6: await requireK6(),
-      script,
-      runDir: dir,
-      label: 'long',
-      env: { BASE: server.url },
-      signal: abort.signal,
-      onProgress: (s) => {
-        seen.push(existsSync(path.join(dir, 'k6-long-samples.csv')) ? 'plain' : existsSync(path.join(dir, 'k6-long-samples.csv.gz')) ? 'gzip' : 'none');
-        if (s.requests > 50) abort.abort();
-      },
+    test(`${kind}: a short run: plain while k6 runs, only the .gz afterwards, with every request`, async () => {
+      const dir = tempDir('perf-k6-run-');
+      const script = path.join(dir, 'short.js');
+      writeFileSync(script, SCRIPT);
+      const seen: string[] = [];
+      const state = where(dir, 'short');
+      const r = await runK6({ k6: await k6For(), script, runDir: dir, label: 'short', env: { BASE: server.url }, onProgress: () => seen.push(state()) });
+      assert.equal(r.exitCode, 0);
+      assert.ok(seen.includes('plain') && !seen.includes('gzip'), `while k6 ran: ${seen.join(',')}`);
+      assert.equal(r.files.samples, path.join(dir, `k6-short-samples.${kind}.gz`));
+      assert.equal(state(), 'gzip', 'the plain file is gone');
+      const summary = JSON.parse(readFileSync(r.files.summary, 'utf8')) as { metrics: { http_reqs: { count: number } } };
+      assert.equal((await ingest(r.files.samples)).merged('http_reqs').count, summary.metrics.http_reqs.count);
     });
-    assert.equal(r.interrupted, true);
-    assert.ok(seen.includes('gzip') && !seen.includes('plain'), `while k6 ran: ${seen.join(',')}`);
-    assert.equal(r.files.samples, path.join(dir, 'k6-long-samples.csv.gz'));
-    assert.ok(gunzipSync(readFileSync(r.files.samples)).toString().includes('\nhttp_reqs,'));
-  });
+
+    test(`${kind}: a run bounded above 10 minutes: k6 writes gzip itself, also when interrupted`, async () => {
+      const dir = tempDir('perf-k6-run-');
+      const script = path.join(dir, 'long.js');
+      writeFileSync(script, SCRIPT.replace("duration: '4s'", "duration: '20m'"));
+      const seen: string[] = [];
+      const state = where(dir, 'long');
+      const abort = new AbortController();
+      const r = await runK6({
+        k6: await k6For(),
+        script,
+        runDir: dir,
+        label: 'long',
+        env: { BASE: server.url },
+        signal: abort.signal,
+        onProgress: (s) => {
+          seen.push(state());
+          if (s.requests > 50) abort.abort();
+        },
+      });
+      assert.equal(r.interrupted, true);
+      assert.ok(seen.includes('gzip') && !seen.includes('plain'), `while k6 ran: ${seen.join(',')}`);
+      assert.equal(r.files.samples, path.join(dir, `k6-long-samples.${kind}.gz`));
+      assert.ok((await ingest(r.files.samples)).merged('http_reqs').count > 50);
+    });
+  }
 });

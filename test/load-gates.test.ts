@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
 import { decodeHistogram, RELATIVE_PRECISION } from '../analysis/histogram.ts';
-import { configProject, readVerdictFromOutput, runCli, runDirFromOutput } from './helpers.ts';
+import { configProject, readK6BinSamples, readVerdictFromOutput, runCli, runDirFromOutput } from './helpers.ts';
 
 // Real k6 against the real sample-app, started by perf. Each gate of the default config is
 // shown to pass on the healthy app and to fail under the fault it exists to catch.
@@ -151,9 +151,9 @@ describe('load gates on real k6 against the real sample-app', () => {
     const { r } = await load(cwd, 'throughput', 20);
     assert.equal(r.code, 0, r.stderr);
     const runDir = runDirFromOutput(cwd, r.stderr);
-    // Exact: every http_req_duration sample from k6's raw CSV, sorted.
-    const csv = gunzipSync(readFileSync(path.join(runDir, 'k6-throughput-samples.csv.gz'))).toString('utf8').split('\n');
-    const values = csv.filter((l) => l.startsWith('http_req_duration,')).map((l) => Number(l.split(',')[2])).sort((a, b) => a - b);
+    // Exact: every http_req_duration sample from k6's raw output, sorted.
+    const raw = readK6BinSamples(gunzipSync(readFileSync(path.join(runDir, 'k6-throughput-samples.bin.gz'))));
+    const values = raw.filter((x) => x.metric === 'http_req_duration').map((x) => x.value).sort((a, b) => a - b);
     assert.ok(values.length > 200);
     const analysis = JSON.parse(gunzipSync(readFileSync(path.join(runDir, 'k6-throughput-analysis.json.gz'))).toString('utf8'));
     const h = decodeHistogram(analysis.series.filter((s: { metric: string }) => s.metric === 'http_req_duration').map((s: { histogram: string }) => s.histogram)[0]);
