@@ -1,7 +1,7 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { createGunzip } from 'node:zlib';
-import { K6_BUILTIN_METRICS } from './k6-metrics.ts';
-import { MetricStore, type MetricType } from './metric-store.ts';
+import { existsSync } from 'node:fs';
+import { ingestK6Csv, openRawSamples } from './k6-csv.ts';
+import { typesWithBuiltins } from './k6-metrics.ts';
+import { MetricStore, type MetricType, type Series } from './metric-store.ts';
 
 /**
  * perf's own k6 output (`--out perf=<file>`, k6ext/perf_output.go): binary records that
@@ -19,7 +19,8 @@ export const K6_BIN_HEADER = 'PERFK6S1\n';
 const TYPES: MetricType[] = ['counter', 'gauge', 'rate', 'trend'];
 const SAMPLE_BYTES = 23;
 
-type OnSample = (metric: string, tagSet: number, seconds: number, nanos: number, value: number) => void;
+/** Ids as the file declares them: `decoder.metricNames[metric]`, `decoder.tagSets[tagSet]`. */
+type OnSample = (metric: number, tagSet: number, seconds: number, nanos: number, value: number) => void;
 
 /**
  * Decodes the records of a perf k6 sample file fed in chunks of any size: metric and tag set
@@ -56,9 +57,8 @@ export class K6BinDecoder {
         if (at + SAMPLE_BYTES > n) break;
         const metric = buf.readUInt16LE(at + 1);
         const tagSet = buf.readUInt32LE(at + 3);
-        const name = this.metricNames[metric];
-        if (name === undefined || this.tagSets[tagSet] === undefined) throw new Error(`perf k6 sample file: a sample refers to an undeclared metric ${metric} or tag set ${tagSet}`);
-        this.onSample(name, tagSet, buf.readUInt32LE(at + 7), buf.readUInt32LE(at + 11), buf.readDoubleLE(at + 15));
+        if (this.metricNames[metric] === undefined || this.tagSets[tagSet] === undefined) throw new Error(`perf k6 sample file: a sample refers to an undeclared metric ${metric} or tag set ${tagSet}`);
+        this.onSample(metric, tagSet, buf.readUInt32LE(at + 7), buf.readUInt32LE(at + 11), buf.readDoubleLE(at + 15));
         at += SAMPLE_BYTES;
       } else if (kind === 0x4d /* M */) {
         if (at + 6 > n) break;
@@ -93,12 +93,19 @@ export class BinIngest {
 
   /** `pointIds`: as for the CSV ingest, count the samples InfluxDB would store as one point. */
   constructor(types: Map<string, MetricType>, windowSeconds = 10, pointIds = false) {
-    const all = new Map<string, MetricType>(Object.entries(K6_BUILTIN_METRICS));
-    for (const [k, v] of types) all.set(k, v);
+    const all = typesWithBuiltins(types);
     const store = (this.store = new MetricStore(all, windowSeconds));
+    // The series of each (metric id, tag set id), by a number: no key string per sample.
+    const seriesOf = new Map<number, Series>();
     const decoder: K6BinDecoder = (this.decoder = new K6BinDecoder(
       (metric, tagSet, seconds, nanos, value) => {
-        const series = store.seriesFor(`${metric}|${tagSet}`, metric, () => ({ ...decoder.tagSets[tagSet]! }));
+        const id = tagSet * 65536 + metric;
+        let series = seriesOf.get(id);
+        if (!series) {
+          const name = decoder.metricNames[metric]!;
+          series = store.seriesFor(`${name}|${tagSet}`, name, () => ({ ...decoder.tagSets[tagSet]! }));
+          seriesOf.set(id, series);
+        }
         store.record(series, seconds, value, pointIds ? nanos : undefined);
       },
       // k6's own type for the metric, which is what its thresholds use too.
@@ -117,21 +124,20 @@ export class BinIngest {
   }
 }
 
-function openMaybeGzip(file: string): NodeJS.ReadableStream {
-  const source = createReadStream(file, { highWaterMark: 1 << 20 });
-  if (!file.endsWith('.gz')) return source;
-  const gunzip = createGunzip({ chunkSize: 1 << 20 });
-  // pipe() does not forward errors; without this a read error would be unhandled.
-  source.on('error', (e) => gunzip.destroy(e));
-  return source.pipe(gunzip);
-}
-
 /** Streams a (gzip) perf k6 sample file into a `MetricStore`. Memory stays flat whatever the file size. */
 export async function ingestK6Bin(file: string, types: Map<string, MetricType>, windowSeconds = 10, pointIds = false): Promise<MetricStore> {
   const ingest = new BinIngest(types, windowSeconds, pointIds);
   if (!existsSync(file)) return ingest.end();
-  for await (const chunk of openMaybeGzip(file)) ingest.push(chunk as Buffer);
+  for await (const chunk of openRawSamples(file)) ingest.push(chunk as Buffer);
   return ingest.end();
+}
+
+/**
+ * A run's raw samples into a `MetricStore`, whichever output wrote them: perf's binary
+ * (`….bin[.gz]`, a k6 with k6ext/) or k6's CSV (`….csv[.gz]`, a stock k6).
+ */
+export function ingestK6Samples(file: string, types: Map<string, MetricType>, windowSeconds = 10, pointIds = false): Promise<MetricStore> {
+  return (/\.bin(\.gz)?$/.test(file) ? ingestK6Bin : ingestK6Csv)(file, types, windowSeconds, pointIds);
 }
 
 /** One sample of a perf k6 sample file, as `perf samples` prints it. */
@@ -147,9 +153,9 @@ export interface K6BinSample {
 export async function* readK6Bin(file: string): AsyncGenerator<K6BinSample[]> {
   let batch: K6BinSample[] = [];
   const decoder: K6BinDecoder = new K6BinDecoder((metric, tagSet, seconds, nanos, value) =>
-    batch.push({ metric, tags: decoder.tagSets[tagSet]!, timestampNs: `${seconds}${String(nanos).padStart(9, '0')}`, value }),
+    batch.push({ metric: decoder.metricNames[metric]!, tags: decoder.tagSets[tagSet]!, timestampNs: `${seconds}${String(nanos).padStart(9, '0')}`, value }),
   );
-  for await (const chunk of openMaybeGzip(file)) {
+  for await (const chunk of openRawSamples(file)) {
     decoder.push(chunk as Buffer);
     if (batch.length) yield batch;
     batch = [];

@@ -1,6 +1,6 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { K6_BUILTIN_METRICS } from './k6-metrics.ts';
+import { typesWithBuiltins } from './k6-metrics.ts';
 import { MetricStore, type MetricType } from './metric-store.ts';
 
 /**
@@ -44,9 +44,7 @@ export class CsvIngest {
     private readonly pointIds = false,
   ) {
     // Built-ins typed from k6's own list; the summary's types (custom metrics) take precedence.
-    const all = new Map<string, MetricType>(Object.entries(K6_BUILTIN_METRICS));
-    for (const [k, v] of types) all.set(k, v);
-    this.store = new MetricStore(all, windowSeconds);
+    this.store = new MetricStore(typesWithBuiltins(types), windowSeconds);
   }
 
   /** Feeds decoded text; lines may be split across chunks. */
@@ -120,19 +118,21 @@ export class CsvIngest {
   }
 }
 
+/** A raw sample file as a byte stream, gunzipped when its name ends in `.gz`. */
+export function openRawSamples(file: string): NodeJS.ReadableStream {
+  const source = createReadStream(file, { highWaterMark: 1 << 20 });
+  if (!file.endsWith('.gz')) return source;
+  const gunzip = createGunzip({ chunkSize: 1 << 20 });
+  // pipe() does not forward errors; without this a read error would be unhandled.
+  source.on('error', (e) => gunzip.destroy(e));
+  return source.pipe(gunzip);
+}
+
 /** Streams a (gzip) k6 CSV file into a `MetricStore`. Memory stays flat whatever the file size. */
 export async function ingestK6Csv(file: string, types: Map<string, MetricType>, windowSeconds = 10, pointIds = false): Promise<MetricStore> {
   const ingest = new CsvIngest(types, windowSeconds, pointIds);
   // k6 may have failed before writing a sample (invalid config, init error): nothing to ingest.
   if (!existsSync(file)) return ingest.end();
-  const source = createReadStream(file, { highWaterMark: 1 << 20 });
-  let stream: NodeJS.ReadableStream = source;
-  if (file.endsWith('.gz')) {
-    const gunzip = createGunzip({ chunkSize: 1 << 20 });
-    // pipe() does not forward errors; without this a read error would be unhandled.
-    source.on('error', (e) => gunzip.destroy(e));
-    stream = source.pipe(gunzip);
-  }
-  for await (const chunk of stream) ingest.push((chunk as Buffer).toString('latin1'));
+  for await (const chunk of openRawSamples(file)) ingest.push((chunk as Buffer).toString('latin1'));
   return ingest.end();
 }

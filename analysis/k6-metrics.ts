@@ -38,3 +38,10 @@ export function isK6Builtin(metric: string): boolean {
 export function isK6Counter(metric: string): boolean {
   return K6_BUILTIN_METRICS[metric] === 'counter';
 }
+
+/** k6's built-in types, overridden by `types` (from a summary or the sample file itself). */
+export function typesWithBuiltins(types: Map<string, MetricType>): Map<string, MetricType> {
+  const all = new Map<string, MetricType>(Object.entries(K6_BUILTIN_METRICS));
+  for (const [k, v] of types) all.set(k, v);
+  return all;
+}

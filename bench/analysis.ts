@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
+import { k6BinRecords } from '../test/helpers.ts';
 
 const HEADER = 'metric_name,timestamp,metric_value,status,method,name,scenario,expected_response,check,group,error_code,extra_tags,metadata\n';
 const METRICS = ['http_reqs', 'http_req_duration', 'http_req_blocked', 'http_req_connecting', 'http_req_tls_handshaking', 'http_req_sending', 'http_req_waiting', 'http_req_receiving', 'http_req_failed', 'data_sent', 'data_received', 'iterations', 'iteration_duration'];
@@ -48,41 +49,20 @@ async function makeBinInput(samples: number): Promise<string> {
   const gz = createGzip({ level: 1 });
   const out = createWriteStream(file);
   gz.pipe(out);
-  const parts: Buffer[] = [Buffer.from('PERFK6S1\n')];
-  METRICS.forEach((m, i) => {
-    const head = Buffer.alloc(6);
-    head.write('M');
-    head.writeUInt16LE(i + 1, 1);
-    head[3] = m === 'http_reqs' || m === 'iterations' || m.startsWith('data_') ? 0 : m === 'http_req_failed' ? 2 : 3;
-    head.writeUInt16LE(m.length, 4);
-    parts.push(head, Buffer.from(m));
-  });
-  NAMES.forEach((n, i) => {
-    const body = Buffer.from(`status\u0000200\u0000method\u0000GET\u0000name\u0000${n}\u0000scenario\u0000journey\u0000expected_response\u0000true\u0000`);
-    const head = Buffer.alloc(9);
-    head.write('T');
-    head.writeUInt32LE(i + 1, 1);
-    head.writeUInt32LE(body.length, 5);
-    parts.push(head, body);
-  });
-  gz.write(Buffer.concat(parts));
+  const r = k6BinRecords;
+  const type = (m: string) => (m === 'http_reqs' || m === 'iterations' || m.startsWith('data_') ? 0 : m === 'http_req_failed' ? 2 : 3);
+  const tags = (name: string) => ({ status: '200', method: 'GET', name, scenario: 'journey', expected_response: 'true' });
+  gz.write(Buffer.concat([r.header(), ...METRICS.map((m, i) => r.metric(i + 1, type(m), m)), ...NAMES.map((n, i) => r.tagSet(i + 1, tags(n)))]));
   let seed = 7;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  const chunk = Buffer.alloc(23 * 40_000);
-  let at = 0;
+  let batch: Buffer[] = [];
   for (let i = 0; i < samples; i++) {
     const metric = METRICS[i % METRICS.length]!;
     const value = metric === 'http_req_failed' ? (rnd() < 0.01 ? 1 : 0) : metric === 'http_reqs' || metric === 'iterations' ? 1 : rnd() * 50;
-    chunk.write('S', at);
-    chunk.writeUInt16LE((i % METRICS.length) + 1, at + 1);
-    chunk.writeUInt32LE(((i / METRICS.length) % NAMES.length | 0) + 1, at + 3);
-    chunk.writeUInt32LE(1700000000 + Math.floor(i / 20000), at + 7);
-    chunk.writeUInt32LE((i % 20000) * 50_000 + (i % 7), at + 11);
-    chunk.writeDoubleLE(value, at + 15);
-    at += 23;
-    if (at === chunk.length || i === samples - 1) {
-      if (!gz.write(Buffer.from(chunk.subarray(0, at)))) await new Promise<void>((r) => gz.once('drain', () => r()));
-      at = 0;
+    batch.push(r.sample((i % METRICS.length) + 1, ((i / METRICS.length) % NAMES.length | 0) + 1, 1700000000 + Math.floor(i / 20000), (i % 20000) * 50_000 + (i % 7), value));
+    if (batch.length === 40_000 || i === samples - 1) {
+      if (!gz.write(Buffer.concat(batch))) await new Promise<void>((resolve) => gz.once('drain', () => resolve()));
+      batch = [];
     }
   }
   gz.end();
@@ -92,12 +72,10 @@ async function makeBinInput(samples: number): Promise<string> {
 
 const child = process.argv[2] === '--child';
 if (child) {
-  const { ingestK6Csv } = await import('../analysis/k6-csv.ts');
-  const { ingestK6Bin } = await import('../analysis/k6-bin.ts');
+  const { ingestK6Samples } = await import('../analysis/k6-bin.ts');
   const file = process.argv[3]!;
-  const ingest = file.endsWith('.bin.gz') ? ingestK6Bin : ingestK6Csv;
   const t0 = performance.now();
-  const store = await ingest(file, new Map([['http_req_duration', 'trend']]), 10, process.argv[4] === 'points');
+  const store = await ingestK6Samples(file, new Map([['http_req_duration', 'trend']]), 10, process.argv[4] === 'points');
   const ms = performance.now() - t0;
   process.stdout.write(JSON.stringify({ samples: store.samples, ms, peakRssMb: process.resourceUsage().maxRSS / 1024, series: store.series.size }));
 } else {

@@ -111,13 +111,12 @@ export async function locateK6(
 
   for (const c of candidates) {
     const info = await k6Info(c.path);
-    const version = info?.version;
-    if (!info || !version) {
+    if (!info) {
       rejected.push(`${c.path} (${c.source}): does not run or prints no version`);
-    } else if (!isSupportedK6(version)) {
-      rejected.push(`${c.path} (${c.source}): ${version}, perf needs k6 v${K6_REQUIRED_MAJOR}.x`);
+    } else if (!isSupportedK6(info.version)) {
+      rejected.push(`${c.path} (${c.source}): ${info.version}, perf needs k6 v${K6_REQUIRED_MAJOR}.x`);
     } else {
-      return { found: { path: c.path, version, source: c.source, perfOutput: info.perfOutput }, rejected };
+      return { found: { path: c.path, source: c.source, ...info }, rejected };
     }
   }
   return { rejected };

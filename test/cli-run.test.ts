@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync, chmodSync, cpSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FIXTURE_SCENARIOS, k6WithoutPerfOutput, readVerdictFromOutput, runDirFromOutput, runCli, startHelloServer, tempDir } from './helpers.ts';
+import { FIXTURE_SCENARIOS, k6WithoutPerfOutput, wrapRealK6, readVerdictFromOutput, runDirFromOutput, runCli, startHelloServer, tempDir } from './helpers.ts';
 
 // Black-box: the real CLI bundles fixture scenarios and runs them on the real k6
 // against a real local HTTP server. Each run works in its own project folder.
@@ -81,10 +81,7 @@ describe('perf run --scenario (first load path)', () => {
     // A spy in front of the real k6 records whether it was ever started.
     const spyDir = tempDir('perf-k6-spy-');
     const marker = path.join(spyDir, 'k6-was-started');
-    const real = (await runCli(['k6', 'path'])).stdout.split('\t')[0]!;
-    const spy = path.join(spyDir, 'k6');
-    writeFileSync(spy, `#!/bin/sh\ntouch ${marker}\nexec ${real} "$@"\n`);
-    chmodSync(spy, 0o755);
+    const spy = await wrapRealK6(spyDir, `touch ${marker}`);
     const r = await runCli(['run', '--target', server.url, '--scenario', 'type-error'], { cwd: project, env: { K6_BIN: spy } });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /scenarios\/type-error\.ts:5:9 - error TS2322: Type 'number' is not assignable to type 'string'/);

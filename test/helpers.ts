@@ -146,13 +146,53 @@ export function readK6BinSamples(bytes: Buffer): { metric: string; tags: Record<
 }
 
 /**
+ * Records of a perf k6 sample file, encoded by hand (analysis/k6-bin.ts has the format): for
+ * tests and benches that need a file no k6 wrote.
+ */
+export const k6BinRecords = {
+  header: (): Buffer => Buffer.from('PERFK6S1\n'),
+  /** `type`: 0 counter, 1 gauge, 2 rate, 3 trend. */
+  metric(id: number, type: 0 | 1 | 2 | 3, name: string): Buffer {
+    const head = Buffer.alloc(6);
+    head.write('M');
+    head.writeUInt16LE(id, 1);
+    head[3] = type;
+    head.writeUInt16LE(Buffer.byteLength(name), 4);
+    return Buffer.concat([head, Buffer.from(name)]);
+  },
+  tagSet(id: number, tags: Record<string, string>): Buffer {
+    const body = Buffer.from(Object.entries(tags).map(([k, v]) => `${k}\0${v}\0`).join(''));
+    const head = Buffer.alloc(9);
+    head.write('T');
+    head.writeUInt32LE(id, 1);
+    head.writeUInt32LE(body.length, 5);
+    return Buffer.concat([head, body]);
+  },
+  sample(metric: number, tagSet: number, seconds: number, nanos: number, value: number): Buffer {
+    const s = Buffer.alloc(23);
+    s.write('S');
+    s.writeUInt16LE(metric, 1);
+    s.writeUInt32LE(tagSet, 3);
+    s.writeUInt32LE(seconds, 7);
+    s.writeUInt32LE(nanos, 11);
+    s.writeDoubleLE(value, 15);
+    return s;
+  },
+};
+
+/** The real k6 behind a shell wrapper in `dir`: `shell` runs first, then k6 with the same arguments. */
+export async function wrapRealK6(dir: string, shell: string): Promise<string> {
+  const real = (await runCli(['k6', 'path'])).stdout.split('\t')[0]!;
+  const wrapper = path.join(dir, 'k6');
+  writeFileSync(wrapper, `#!/bin/sh\n${shell.replaceAll('$K6', `"${real}"`)}\nexec "${real}" "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  return wrapper;
+}
+
+/**
  * The real k6 behind a wrapper that leaves perf's output out of `k6 version`: how a k6 built
  * without k6ext/ (a stock k6 on PATH) looks to perf. Everything else is the real k6.
  */
-export async function k6WithoutPerfOutput(dir = tempDir('perf-stock-k6-')): Promise<string> {
-  const real = (await runCli(['k6', 'path'])).stdout.split('\t')[0]!;
-  const wrapper = path.join(dir, 'k6');
-  writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = version ]; then "${real}" version | grep -v 'perf \\[output\\]'; exit 0; fi\nexec "${real}" "$@"\n`);
-  chmodSync(wrapper, 0o755);
-  return wrapper;
+export function k6WithoutPerfOutput(dir = tempDir('perf-stock-k6-')): Promise<string> {
+  return wrapRealK6(dir, `if [ "$1" = version ]; then $K6 version | grep -v 'perf \\[output\\]'; exit 0; fi`);
 }

@@ -9,7 +9,7 @@ import { ingestK6Csv, K6_SYSTEM_TAGS, metricTypesFromSummary } from '../analysis
 import { percentileMs } from '../analysis/histogram.ts';
 import type { MetricStore } from '../analysis/metric-store.ts';
 import { requireK6, type K6Binary } from '../coordinator/k6.ts';
-import { startHelloServer, tempDir } from './helpers.ts';
+import { k6BinRecords, startHelloServer, tempDir } from './helpers.ts';
 
 // perf's binary k6 output (k6ext/perf_output.go, analysis/k6-bin.ts) against k6's own CSV
 // output, both written by one real k6 run: the analysis must come out the same from either.
@@ -130,29 +130,18 @@ test('not a perf sample file, or a corrupt one: a clear error', () => {
 });
 
 test('the format by hand: two samples in the same nanosecond with the same tags coincide (one InfluxDB point)', () => {
-  const name = Buffer.from('http_req_duration');
-  const tags = Buffer.from('name\u0000home\u0000status\u0000200\u0000');
-  const m = Buffer.alloc(6);
-  m.write('M');
-  m.writeUInt16LE(1, 1);
-  m[3] = 3; // trend
-  m.writeUInt16LE(name.length, 4);
-  const t = Buffer.alloc(9);
-  t.write('T');
-  t.writeUInt32LE(1, 1);
-  t.writeUInt32LE(tags.length, 5);
-  const sample = (seconds: number, nanos: number, value: number) => {
-    const s = Buffer.alloc(23);
-    s.write('S');
-    s.writeUInt16LE(1, 1);
-    s.writeUInt32LE(1, 3);
-    s.writeUInt32LE(seconds, 7);
-    s.writeUInt32LE(nanos, 11);
-    s.writeDoubleLE(value, 15);
-    return s;
-  };
   const ingest = new BinIngest(new Map(), 10, true);
-  ingest.push(Buffer.concat([Buffer.from(K6_BIN_HEADER), m, name, t, tags, sample(1795265123, 299155063, 7.5), sample(1795265123, 299155063, 9.5), sample(1795265124, 1, 2)]));
+  const r = k6BinRecords;
+  ingest.push(
+    Buffer.concat([
+      r.header(),
+      r.metric(1, 3, 'http_req_duration'),
+      r.tagSet(1, { name: 'home', status: '200' }),
+      r.sample(1, 1, 1795265123, 299155063, 7.5),
+      r.sample(1, 1, 1795265123, 299155063, 9.5),
+      r.sample(1, 1, 1795265124, 1, 2),
+    ]),
+  );
   const store = ingest.end();
   assert.equal(store.samples, 3);
   assert.deepEqual([...store.coincident], [['http_req_duration', 1]]);

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ingestK6Bin } from '../analysis/k6-bin.ts';
-import { ingestK6Csv } from '../analysis/k6-csv.ts';
+import { ingestK6Samples } from '../analysis/k6-bin.ts';
 import { requireK6, type K6Binary } from '../coordinator/k6.ts';
 import { runK6, type K6LiveSnapshot } from '../coordinator/k6-run.ts';
 import { startHelloServer, tempDir } from './helpers.ts';
@@ -62,7 +61,6 @@ describe('runK6 live progress (real k6)', () => {
       const plain = path.join(dir, `k6-${label}-samples.${kind}`);
       return () => (existsSync(plain) ? 'plain' : existsSync(`${plain}.gz`) ? 'gzip' : 'none');
     };
-    const ingest = (file: string) => (kind === 'bin' ? ingestK6Bin(file, new Map()) : ingestK6Csv(file, new Map()));
 
     test(`${kind}: a short run: plain while k6 runs, only the .gz afterwards, with every request`, async () => {
       const dir = tempDir('perf-k6-run-');
@@ -76,7 +74,7 @@ describe('runK6 live progress (real k6)', () => {
       assert.equal(r.files.samples, path.join(dir, `k6-short-samples.${kind}.gz`));
       assert.equal(state(), 'gzip', 'the plain file is gone');
       const summary = JSON.parse(readFileSync(r.files.summary, 'utf8')) as { metrics: { http_reqs: { count: number } } };
-      assert.equal((await ingest(r.files.samples)).merged('http_reqs').count, summary.metrics.http_reqs.count);
+      assert.equal((await ingestK6Samples(r.files.samples, new Map())).merged('http_reqs').count, summary.metrics.http_reqs.count);
     });
 
     test(`${kind}: a run bounded above 10 minutes: k6 writes gzip itself, also when interrupted`, async () => {
@@ -101,7 +99,7 @@ describe('runK6 live progress (real k6)', () => {
       assert.equal(r.interrupted, true);
       assert.ok(seen.includes('gzip') && !seen.includes('plain'), `while k6 ran: ${seen.join(',')}`);
       assert.equal(r.files.samples, path.join(dir, `k6-long-samples.${kind}.gz`));
-      assert.ok((await ingest(r.files.samples)).merged('http_reqs').count > 50);
+      assert.ok((await ingestK6Samples(r.files.samples, new Map())).merged('http_reqs').count > 50);
     });
   }
 });

@@ -4,8 +4,8 @@ import { gzipSync } from 'node:zlib';
 import type { BundledScenario } from '../../bundler/bundle.ts';
 import { compareWithK6, evaluateGates, gatesToThresholds, thresholdExpression, thresholdKey } from '../../analysis/gates.ts';
 import { percentileMs } from '../../analysis/histogram.ts';
-import { ingestK6Bin } from '../../analysis/k6-bin.ts';
-import { ingestK6Csv, metricTypesFromSummary } from '../../analysis/k6-csv.ts';
+import { ingestK6Samples } from '../../analysis/k6-bin.ts';
+import { metricTypesFromSummary } from '../../analysis/k6-csv.ts';
 import { isK6Builtin } from '../../analysis/k6-metrics.ts';
 import { StoreUnion, summarizeSeries, type MetricStore } from '../../analysis/metric-store.ts';
 import type { ProfileName } from '../../scenarios/lib/profiles.ts';
@@ -183,9 +183,7 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
 
 /** `toInflux`: the samples also went to InfluxDB, so count those that are one point there. */
 async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts: LoadPhaseOptions, runDir: string, toInflux: boolean) {
-  // perf's binary output (k6ext/) when the k6 has it, else k6's CSV (coordinator/k6-run.ts).
-  const ingest = /\.bin(\.gz)?$/.test(r.files.samples) ? ingestK6Bin : ingestK6Csv;
-  const store: MetricStore = await ingest(r.files.samples, metricTypesFromSummary(r.files.summary), windowSecondsFor(opts.durationMs), toInflux);
+  const store: MetricStore = await ingestK6Samples(r.files.samples, metricTypesFromSummary(r.files.summary), windowSecondsFor(opts.durationMs), toInflux);
   // The same gates on this scenario alone, next to k6's thresholds for this run: a cross-check
   // of the harness's analysis against k6 (not the gate decision, which is over all scenarios).
   const evaluated = evaluateGates(gates, store).map((g) => ({ ...g, scenario }));
