@@ -159,6 +159,8 @@ export default defineConfig({
     // with these tables, and every child row must point at its parent of the same user.
     reconcile: {
       resources: { kit: 'brand_kits', job: 'jobs', asset: 'assets' },
+      // A job's assets are made when it completes, which may be after the journey's last poll.
+      atLeast: ['asset'],
       parents: { assets: { job_id: 'jobs' }, jobs: { brand_kit_id: 'brand_kits' } },
     },
   },
@@ -168,16 +170,24 @@ export default defineConfig({
 
   // Gates: each one becomes a k6 threshold, the harness's own HDR evaluation and a threshold
   // line on the Grafana dashboards. Each is there to catch something (sample-app/README.md
-  // names the fault that proves it can fail).
+  // names the fault that proves it can fail). A gate holds in each scenario it names (the worst
+  // decides); latency gates count successful responses only (expected_response:true).
   gates: [
-    // Tail latency: one request in a hundred may be slow, not more (fault: tailLatencyMs).
+    // Tail latency: one request in a hundred may be slow, not more (faults: tailLatencyMs, and
+    // contentionLatencyMs, which the default profile's beat of --users concurrent requests sets off).
     { metric: 'http_req_duration', stat: 'p(99)', limit: 1000, scenarios: ['multi-user', 'throughput'], description: 'p99 of every request under 1 s' },
-    // Typical latency of the whole API.
-    { metric: 'http_req_duration', stat: 'p(95)', limit: 300, scenarios: ['multi-user', 'throughput'], description: 'p95 of every request under 300 ms' },
+    // Typical latency of the whole API at the declared concurrency: the ramp-up (cold pools,
+    // first logins) excluded (fault: latencyMs).
+    { metric: 'http_req_duration', stat: 'p(95)', limit: 300, window: 'steady', scenarios: ['multi-user', 'throughput'], description: 'p95 of every request under 300 ms (steady state)' },
     // The brand-kit list is the query most likely to degrade with data (fault: slowQueryMs).
     { metric: 'http_req_duration', tags: { name: 'brand_kits_list' }, stat: 'p(95)', limit: 200, scenarios: ['multi-user', 'throughput'], description: 'brand-kit list p95 under 200 ms' },
     // Errors: under 1 % of requests may fail (fault: errorRate).
-    { metric: 'http_req_failed', stat: 'rate', limit: 0.01, description: 'under 1 % failed requests' },
+    { metric: 'http_req_failed', stat: 'rate', limit: 0.01, scenarios: ['multi-user', 'throughput'], description: 'under 1 % failed requests' },
+    // ... and under 1 % of each endpoint's: one failing endpoint is not hidden by the many that
+    // work (fault: endpointErrorRoute + endpointErrorRate). An endpoint with fewer than the 100
+    // requests a 1 % limit needs (the journey's one login per user) is listed as insufficient
+    // and does not decide; one whose failures already cross the limit fails however few.
+    { metric: 'http_req_failed', stat: 'rate', limit: 0.01, groupBy: 'name', allowInsufficientData: true, scenarios: ['multi-user', 'throughput'], description: 'under 1 % failed requests per endpoint' },
     // No user may ever see another user's data (fault: crossUserLeak).
     { metric: 'data_isolation', stat: 'rate', op: '>=', limit: 1, scenarios: ['multi-user'], description: 'no cross-user data, ever' },
     // Agent connections come up and are greeted (a dead or overloaded WebSocket endpoint).

@@ -170,11 +170,25 @@ export class MetricStore {
     const parts = this.select(metric, filter);
     return aggregate(metric, this.typeOf(metric), parts.map((p) => ({ ...p, seriesCount: 1 })));
   }
+
+  /** The selected series merged per value of `tag` (undefined: series without that tag). */
+  groupedBy(metric: string, filter: Record<string, string>, tag: string): Map<string | undefined, Aggregate> {
+    const byValue = new Map<string | undefined, Series[]>();
+    for (const s of this.select(metric, filter)) {
+      const v = s.tags[tag];
+      const list = byValue.get(v);
+      if (list) list.push(s);
+      else byValue.set(v, [s]);
+    }
+    const type = this.typeOf(metric);
+    return new Map([...byValue].map(([v, parts]) => [v, aggregate(metric, type, parts.map((p) => ({ ...p, seriesCount: 1 })))]));
+  }
 }
 
 /** Anything gates can be evaluated on: one store, or several merged. */
 export interface MetricSource {
   merged(metric: string, filter?: Record<string, string>): Aggregate;
+  groupedBy(metric: string, filter: Record<string, string>, tag: string): Map<string | undefined, Aggregate>;
 }
 
 /**
@@ -187,6 +201,19 @@ export class StoreUnion implements MetricSource {
   merged(metric: string, filter: Record<string, string> = {}): Aggregate {
     const type = this.stores.find((s) => s.types.has(metric))?.typeOf(metric) ?? 'trend';
     return aggregate(metric, type, this.stores.map((s) => s.merged(metric, filter)));
+  }
+
+  groupedBy(metric: string, filter: Record<string, string>, tag: string): Map<string | undefined, Aggregate> {
+    const type = this.stores.find((s) => s.types.has(metric))?.typeOf(metric) ?? 'trend';
+    const parts = new Map<string | undefined, Aggregate[]>();
+    for (const store of this.stores) {
+      for (const [v, agg] of store.groupedBy(metric, filter, tag)) {
+        const list = parts.get(v);
+        if (list) list.push(agg);
+        else parts.set(v, [agg]);
+      }
+    }
+    return new Map([...parts].map(([v, list]) => [v, aggregate(metric, type, list)]));
   }
 }
 

@@ -4,8 +4,7 @@
  * The throughput scenario runs at a fixed arrival rate the machine can serve, under bare
  * `k6 run` and with one addition at a time; variants interleave, round after round, so drift
  * hits all alike. Printed: median CPU ms per 1,000 requests and the ratio to bare k6.
- * Every variant runs the k6 perf uses; when that k6 has perf's output compiled in (k6ext/),
- * "bare k6" runs it unused (a spike measured that build ×1.00 of a stock k6, bare).
+ * Every variant runs the k6 perf uses, a stock k6 (coordinator/k6.ts): k6's own outputs only.
  *
  *   node --import tsx bench/k6-output-cost.ts        (BENCH_RATE, BENCH_ROUNDS, BENCH_VARIANTS)
  */
@@ -29,8 +28,7 @@ const variants: Record<string, (dir: string) => { args: string[]; env?: Record<s
   'bare k6': () => ({ args: [] }),
   'trimmed system tags': () => ({ args: [], env: TAGS }),
   'csv (plain)': (d) => ({ args: [`--out=csv=${d}/s.csv`], env: TAGS }),
-  'perf output (plain)': (d) => ({ args: [`--out=perf=${d}/s.bin`], env: TAGS }),
-  'perf output (gzip)': (d) => ({ args: [`--out=perf=${d}/s.bin.gz`], env: TAGS }),
+  'json (plain)': (d) => ({ args: [`--out=json=${d}/s.json`], env: TAGS }),
   'csv.gz': (d) => ({ args: [`--out=csv=${d}/s.csv.gz`], env: TAGS }),
   'json.gz': (d) => ({ args: [`--out=json=${d}/s.json.gz`], env: TAGS }),
   'csv.gz + json log': (d) => ({ args: ['--log-format=json', `--out=csv=${d}/s.csv.gz`], env: TAGS }),
@@ -38,15 +36,12 @@ const variants: Record<string, (dir: string) => { args: string[]; env?: Record<s
   'csv.gz + trend stats': (d) => ({ args: ['--summary-trend-stats=avg,min,med,max,p(90),p(95),p(99),count', `--out=csv=${d}/s.csv.gz`], env: TAGS }),
   'csv.gz + run tags': (d) => ({ args: [`--out=csv=${d}/s.csv.gz`, '--tag=run_id=x', '--tag=phase=load', '--tag=perf_scenario=throughput'], env: TAGS }),
   // Everything perf's k6-run.ts passes (but the live polling of the REST API), with the raw
-  // samples as k6 writes them for a short run (plain, compressed by perf afterwards) and for
-  // a run over 10 minutes (gzip in k6); coordinator/k6-raw.ts decides. "csv" is what perf
-  // falls back to with a k6 that lacks perf's output.
-  'perf argv (plain)': (d) => ({ args: [...PERF_ARGS, `--out=perf=${d}/s.bin`], env: TAGS }),
-  'perf argv (gzip)': (d) => ({ args: [...PERF_ARGS, `--out=perf=${d}/s.bin.gz`], env: TAGS }),
-  'perf argv, csv (plain)': (d) => ({ args: [...PERF_ARGS, `--out=csv=${d}/s.csv`], env: TAGS }),
-  'perf argv, csv (gzip)': (d) => ({ args: [...PERF_ARGS, `--out=csv=${d}/s.csv.gz`], env: TAGS }),
+  // samples (k6's CSV output) as k6 writes them for a short run (plain, compressed by perf
+  // afterwards) and for a run over 10 minutes (gzip in k6); coordinator/k6-raw.ts decides.
+  'perf argv + csv (plain)': (d) => ({ args: [...PERF_ARGS, `--out=csv=${d}/s.csv`], env: TAGS }),
+  'perf argv + csv (gzip)': (d) => ({ args: [...PERF_ARGS, `--out=csv=${d}/s.csv.gz`], env: TAGS }),
   // What `--influx` adds on top (the InfluxDB output itself aside).
-  'perf argv + run tags': (d) => ({ args: [...PERF_ARGS, `--out=perf=${d}/s.bin`, '--tag=run_id=x', '--tag=phase=load', '--tag=perf_scenario=throughput'], env: TAGS }),
+  'perf argv + run tags': (d) => ({ args: [...PERF_ARGS, `--out=csv=${d}/s.csv`, '--tag=run_id=x', '--tag=phase=load', '--tag=perf_scenario=throughput'], env: TAGS }),
 };
 const only = process.env.BENCH_VARIANTS?.split(',');
 

@@ -7,7 +7,7 @@ import { HARNESS_ROOT } from '../coordinator/paths.ts';
 import { typecheckScenarios } from './typecheck.ts';
 
 /** Bump when the wrapper or build settings change, so every cached bundle is rebuilt. */
-const BUNDLER_REVISION = '1';
+const BUNDLER_REVISION = '2';
 
 export interface BundleOptions {
   /** Folder holding `<name>.ts` scenarios (top level only; `lib/` holds helpers). */
@@ -69,18 +69,23 @@ const HAS_DEFAULT_EXPORT = /export\s+default\b|export\s*\{[^}]*\bas\s+default\b|
 /**
  * The entry esbuild bundles for a scenario: the scenario's exports unchanged, except
  * `options`, which goes through `applyPerfOptions` so perf can set users, duration and
- * gate thresholds at run time without rebuilding.
+ * gate thresholds at run time without rebuilding, and then `windowOptions`, which (when a
+ * gate needs it) routes each k6 scenario through `__perf_exec` and the default export
+ * through a wrapper, both tagging the iteration's window (bundler/k6-window-runtime.ts).
  */
 function wrapperSource(source: string): string {
   const spec = JSON.stringify(source);
   const runtime = JSON.stringify(path.join(HARNESS_ROOT, 'bundler', 'k6-options-runtime.ts'));
+  const windows = JSON.stringify(path.join(HARNESS_ROOT, 'bundler', 'k6-window-runtime.ts'));
   const hasDefault = HAS_DEFAULT_EXPORT.test(readFileSync(source, 'utf8'));
   return [
     `import * as scenario from ${spec};`,
     `import { applyPerfOptions } from ${runtime};`,
+    `import { runInWindow, windowOptions } from ${windows};`,
     `export * from ${spec};`,
-    hasDefault ? `export { default } from ${spec};` : '',
-    `export const options = applyPerfOptions((scenario as { options?: never }).options);`,
+    hasDefault ? `export default function (data: unknown) { return runInWindow(scenario, data, 'default'); }` : '',
+    `export const options = windowOptions(applyPerfOptions((scenario as { options?: never }).options), scenario);`,
+    `export function __perf_exec(data: unknown) { return runInWindow(scenario, data); }`,
     '',
   ].join('\n');
 }
@@ -104,6 +109,31 @@ function readManifest(file: string): Manifest {
     return {};
   }
 }
+
+/**
+ * k6 modules that name requests after their URL (`name` tag = the URL, query string and
+ * userinfo included: a `?token=` would land in every sample and InfluxDB series). A scenario's
+ * import of one resolves to perf's shim of it (bundler/k6-shims/), which gives every request or
+ * connection without a `name` tag the URL without query string and userinfo as its name, and
+ * is otherwise k6's module; the shims' own imports go to k6. Remote (`https://`) modules are
+ * not bundled, so requests they make are not named here: perf's ingest catches a token-shaped
+ * tag from them (analysis/tag-secrets.ts).
+ */
+const SHIM_DIR = path.join(HARNESS_ROOT, 'bundler', 'k6-shims');
+const K6_SHIMS: Record<string, string> = {
+  'k6/http': 'http.ts',
+  'k6/ws': 'ws.ts',
+  'k6/websockets': 'websockets.ts',
+  'k6/experimental/websockets': 'experimental-websockets.ts',
+};
+const k6Shims: Plugin = {
+  name: 'k6-shims',
+  setup(b) {
+    b.onResolve({ filter: /^k6\/(http|ws|websockets|experimental\/websockets)$/ }, (args) =>
+      args.importer.startsWith(SHIM_DIR + path.sep) ? undefined : { path: path.join(SHIM_DIR, K6_SHIMS[args.path]!) },
+    );
+  },
+};
 
 /** Externals: k6's own modules and remote imports are resolved by k6 at run time. */
 const k6Externals: Plugin = {
@@ -192,7 +222,7 @@ async function buildOne(
     sourcesContent: true,
     metafile: true,
     logLevel: 'silent',
-    plugins: [k6Externals],
+    plugins: [k6Shims, k6Externals],
   }).catch((e: { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }) => {
     if (!e.errors) throw e;
     const lines = e.errors.map((err) =>

@@ -9,6 +9,8 @@
  *   duration   – duration of time-based executors; replaces `iterations` when the
  *                scenario has no `scenarios` block
  *   thresholds – appended to the scenario's own thresholds, metric by metric
+ *   windows    – true: iterations are tagged `perf_window` ramp-up/steady (read by
+ *                bundler/k6-window-runtime.ts, not here)
  * A scenario with `env: { PERF_MANAGED: '1' }` sizes itself from PERF_USERS/PERF_DURATION
  * (load profiles) and keeps its executor settings; only thresholds are added.
  */

@@ -5,6 +5,7 @@ import { EXIT, exitCodeForStatus } from './exit-codes.ts';
 import { parseDurationMs, parseUrl, parseUsers } from './flags.ts';
 import { harnessVersion } from './paths.ts';
 import type { PhaseName } from './config-schema.ts';
+import { escalateK6, k6Reaped, killK6 } from './k6-children.ts';
 import { RunAbort } from './pipeline.ts';
 
 /**
@@ -58,7 +59,7 @@ program
   .option('-c, --config <file>', 'config file (default: perf.config.ts if present)')
   .option('--scenarios-dir <dir>', 'folder holding the TypeScript k6 scenarios (default: scenarios)')
   .option('--influx <url>', 'also write k6 samples and perf events to InfluxDB 1.x, e.g. http://127.0.0.1:8086/perf (env PERF_INFLUX_URL)')
-  .addOption(new Option('--no-build', 'never build k6 with Go when it is missing'))
+  .addOption(new Option('--no-build', 'never install k6 with Go (go install, into .tools/bin) when no k6 is found'))
   .action(async (flags: RunFlags) => {
     // Flags are checked first, with messages that name the flag.
     if (flags.users !== undefined) parseUsers(flags.users);
@@ -67,7 +68,7 @@ program
     const badReporters = (flags.reporter ?? []).filter((r) => !(REPORTERS as readonly string[]).includes(r));
     if (badReporters.length) throw new UserError(`unknown reporter: ${badReporters.join(', ')}`, `Reporters: ${REPORTERS.join(', ')}.`);
 
-    const [{ resolveConfig, flagLayer }, { selectPhases }, { executeRun }, { loadCheckFactories }, { requireK6 }, { buildK6 }, { createReporters }, { startSampleAppTarget }] =
+    const [{ resolveConfig, flagLayer }, { selectPhases }, { executeRun }, { loadCheckFactories }, { requireK6 }, { installK6 }, { createReporters }, { startSampleAppTarget }] =
       await Promise.all([
         import('./config.ts'),
         import('./phases/index.ts'),
@@ -108,7 +109,7 @@ program
         phases,
         checkFactories,
         scenarios: flags.scenario,
-        getK6: () => requireK6({ build: flags.build ? (go) => buildK6(go) : undefined }),
+        getK6: () => requireK6({ install: flags.build ? (go) => installK6(go) : undefined }),
         startSampleApp: startSampleAppTarget,
         makeReporter: (redactor) => createReporters(config.reporters, { redactor, webhook: config.webhook, env: process.env }),
         signal: controller.signal,
@@ -311,7 +312,7 @@ targetCmd
 
 program
   .command('samples <file>')
-  .description("print a run's raw k6 samples (k6-<scenario>-samples.bin.gz, perf's binary output) as CSV")
+  .description("print a run's raw k6 samples (k6-<scenario>-samples.csv.gz, k6's CSV output) one row per sample: metric, nanosecond timestamp, value, tags")
   .option('--metric <name>', 'only this metric, e.g. http_req_duration')
   .action(async (file: string, flags: { metric?: string }) => {
     const { printK6Samples } = await import('./samples-cmd.ts');
@@ -321,23 +322,22 @@ program
 const k6cmd = program.command('k6').description('the k6 binary perf uses');
 k6cmd
   .command('install')
-  .description('build the pinned k6 v2 with Go into .tools/bin (unless a suitable k6 is already found)')
-  .option('--force', 'build even if a suitable k6 is found')
+  .description('install the stock k6 v2 (go install go.k6.io/k6/v2@<pinned>) into .tools/bin, unless a usable k6 is found (K6_BIN, PATH, .tools/bin)')
+  .option('--force', 'install even if a usable k6 is found')
   .action(async (flags: { force?: boolean }) => {
-    const [{ locateK6, whichSync, k6InstallHint, K6_NO_PERF_OUTPUT }, { buildK6 }] = await Promise.all([import('./k6.ts'), import('./k6-install.ts')]);
+    const [{ locateK6, whichSync, k6InstallHint }, { installK6 }] = await Promise.all([import('./k6.ts'), import('./k6-install.ts')]);
     if (!flags.force) {
-      const { found } = await locateK6();
-      // perf's own tools folder is rebuilt when its k6 predates perf's sample output (k6ext/);
-      // a k6 the user provides is used as it is.
-      if (found && (found.perfOutput || found.source !== 'tools')) {
+      // A tools folder k6 built with perf's former k6ext/ output is rejected here, so replaced.
+      const { found, rejected } = await locateK6();
+      for (const r of rejected) process.stdout.write(`not used: ${r}\n`);
+      if (found) {
         process.stdout.write(`k6 ${found.version} already available at ${found.path} (from ${found.source})\n`);
-        if (!found.perfOutput) process.stdout.write(`${K6_NO_PERF_OUTPUT}\n`);
         return;
       }
     }
     const go = whichSync('go');
-    if (!go) throw new UserError('Go is not on PATH, so perf cannot build k6.', k6InstallHint());
-    const k6 = await buildK6(go);
+    if (!go) throw new UserError('no usable k6 found, and Go is not on PATH to install one.', k6InstallHint());
+    const k6 = await installK6(go);
     process.stdout.write(`k6 ${k6.version} at ${k6.path}\n`);
   });
 k6cmd
@@ -349,16 +349,34 @@ k6cmd
     process.stdout.write(`${k6.path}\t${k6.version}\t${k6.source}\n`);
   });
 
-/** First SIGINT/SIGTERM aborts the run gracefully (verdict still written); a second one exits now. */
+/** After a second interrupt, how long perf may take to write the verdict before it exits anyway. */
+const FORCED_EXIT_MS = 10_000;
+
+/**
+ * First SIGINT/SIGTERM aborts the run gracefully: k6 stops the test and runs teardown, the
+ * verdict is written. A second one aborts k6 now (coordinator/k6-children.ts) and gives perf
+ * FORCED_EXIT_MS to write the verdict; a third one, or that time running out, exits at once.
+ * Never before k6 is gone: perf SIGKILLs it and waits until it is reaped (bounded), so no k6
+ * keeps loading the target after perf has exited.
+ */
 function installSignalHandlers(controller: AbortController): () => void {
   let count = 0;
+  const forceExit = async () => {
+    killK6();
+    await k6Reaped(2_000);
+    process.exit(EXIT.interrupted);
+  };
   const onSignal = (sig: NodeJS.Signals) => {
     count++;
     if (count === 1) {
       process.stderr.write(`\nperf: ${sig} received, stopping (again to force)\n`);
       controller.abort(new RunAbort('interrupted'));
+    } else if (count === 2) {
+      process.stderr.write(`perf: ${sig} again: aborting k6 now; exiting within ${FORCED_EXIT_MS / 1000} s (again to exit at once)\n`);
+      escalateK6();
+      setTimeout(() => void forceExit(), FORCED_EXIT_MS).unref();
     } else {
-      process.exit(EXIT.interrupted);
+      void forceExit();
     }
   };
   process.on('SIGINT', onSignal);
@@ -378,13 +396,17 @@ async function main(): Promise<void> {
       process.exitCode = e.exitCode === 0 ? 0 : EXIT.usage;
       return;
     }
+    // A message or stack quotes what failed, URLs and values included: redacted like everything perf prints.
+    const { Redactor } = await import('./redact.ts');
+    const redactor = new Redactor();
+    redactor.addEnvSecrets(process.env);
     if (isUserError(e)) {
-      process.stderr.write(`perf: ${e.message}\n`);
-      if (e.hint) process.stderr.write(`${e.hint}\n`);
+      process.stderr.write(redactor.redactString(`perf: ${e.message}\n`));
+      if (e.hint) process.stderr.write(redactor.redactString(`${e.hint}\n`));
       process.exitCode = EXIT.usage;
       return;
     }
-    process.stderr.write(`perf: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(redactor.redactString(`perf: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`) + '\n');
     process.exitCode = EXIT.failed;
   }
 }

@@ -119,6 +119,9 @@ export const reconcileSchema = z
     userColumn: z.string().default('user_id'),
     /** k6 counter `kind` → table holding that resource. */
     resources: z.record(z.string(), z.string()).default({}),
+    /** Kinds the database may hold more of than the load counted (created in the background after
+     *  k6 stopped counting, e.g. a job's outputs): fewer rows still fail, more do not. */
+    atLeast: z.array(z.string()).default([]),
     /** Child table → `column → parent_table`: every child row must point at a parent row of the same user. */
     parents: z.record(z.string(), z.record(z.string(), z.string())).default({}),
   })
@@ -160,12 +163,48 @@ export const gateSchema = z
     limit: z.number(),
     /** Stop the test as soon as this gate fails. */
     abortOnFail: z.boolean().default(false),
-    /** Pass a percentile gate that has fewer samples than it needs instead of failing it. */
+    /**
+     * Pass a gate that has fewer samples than its statistic needs instead of failing it (a
+     * percentile p needs 1/(1 − p) samples, a rate limit L needs 1/min(L, 1 − L)).
+     */
     allowInsufficientData: z.boolean().default(false),
+    /**
+     * A tag whose every value must hold the gate on its own, e.g. `'name'`: each endpoint's
+     * failure rate under the limit, not only the whole API's. The verdict lists each value seen
+     * with its figure and sample count; the worst decides. k6 gets the gate's threshold
+     * without the grouping (tag values are only known once the load ran).
+     */
+    groupBy: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a k6 tag name').optional(),
+    /**
+     * `false` (default): the gate must hold in each scenario it applies to, and the worst
+     * scenario decides. `true`: decided once over the samples of all its scenarios merged
+     * (fast requests of one scenario can then hide slow ones of another: choose it knowingly).
+     */
+    merge: z.boolean().default(false),
+    /**
+     * `all` (default): every sample of the load. `steady`: only samples from when a scenario
+     * reached its peak (the ramp-up excluded); k6's threshold gets the same window through the
+     * `perf_window` tag perf sets on every sample of an iteration.
+     */
+    window: z.enum(['steady', 'all']).default('all'),
+    /**
+     * `http_req_*` latency gates: `expected` (default) counts only responses k6 judged
+     * successful (`expected_response:true`, as k6 users write it), so fast errors cannot make
+     * latency look good; `all` counts every response.
+     */
+    responses: z.enum(['expected', 'all']).default('expected'),
     /** What the gate protects, shown in reports. */
     description: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((g, ctx) => {
+    if (g.groupBy && g.tags && g.groupBy in g.tags) {
+      ctx.addIssue({ code: 'custom', path: ['groupBy'], message: `"${g.groupBy}" is also a tag filter of this gate: group by another tag, or drop it from tags` });
+    }
+    if (g.window === 'steady' && g.tags && 'perf_window' in g.tags) {
+      ctx.addIssue({ code: 'custom', path: ['tags', 'perf_window'], message: 'perf sets perf_window itself: use window: "steady" or "all" instead' });
+    }
+  });
 
 /**
  * One page of the front-end smoke (`frontend.pages`). Its `name` names the checks: `page_<name>`
@@ -207,6 +246,14 @@ export const frontendSchema = z
     loginPath: z.string().startsWith('/', 'must start with /').default('/login'),
     /** The cookie the pages read the API access token from (sample-app: `sample_app_token`). */
     tokenCookie: z.string().min(1).default('sample_app_token'),
+    /**
+     * Failed requests (and the console errors Chromium logs for them) that do not fail a page,
+     * by URL pattern: a path (`/favicon.ico`), a glob on the path (`*` within a segment, `**`
+     * across segments: `/analytics/**`), or a whole URL when the pattern has `://`
+     * (`https://cdn.example.com/**`). Query strings are ignored. Ignored requests are listed in
+     * the check's evidence; everything else still fails it.
+     */
+    ignoreRequests: z.array(z.string().min(1)).default([]),
   })
   .strict()
   .superRefine((f, ctx) => {
@@ -259,7 +306,7 @@ export const configSchema = z
       .strict()
       .default({ only: [] }),
     /** Front-end phases: the pages `frontend-smoke` loads in Chromium, and page-timing budgets. */
-    frontend: frontendSchema.default({ pages: [], budgets: [], loginPath: '/login', tokenCookie: 'sample_app_token' }),
+    frontend: frontendSchema.default({ pages: [], budgets: [], loginPath: '/login', tokenCookie: 'sample_app_token', ignoreRequests: [] }),
     database: databaseSchema.default({ tables: {}, functions: [] }),
     gates: z.array(gateSchema).default([]),
     load: z
@@ -268,9 +315,21 @@ export const configSchema = z
         scenarios: z.array(z.string()).default([]),
         profile: z.enum(PROFILE_NAMES).default('load'),
         duration: duration.optional(),
+        /**
+         * k6 `check()`s no threshold or gate on `checks` covers: each check (per k6 scenario and
+         * group) must pass at least `minRate` of its evaluations, else the run fails naming it.
+         * Default 1: one failed evaluation fails the run. `ignore`: check names only listed.
+         */
+        checks: z
+          .object({
+            minRate: z.number().min(0).max(1).default(1),
+            ignore: z.array(z.string()).default([]),
+          })
+          .strict()
+          .default({ minRate: 1, ignore: [] }),
       })
       .strict()
-      .default({ scenariosDir: 'scenarios', scenarios: [], profile: 'load' }),
+      .default({ scenariosDir: 'scenarios', scenarios: [], profile: 'load', checks: { minRate: 1, ignore: [] } }),
     /** `json` prints the verdict on stdout (for piping), so it is opt-in; github and webhook are no-ops unless their environment is set. */
     reporters: z.array(z.enum(['console', 'json', 'junit', 'github', 'webhook'])).default(['console', 'junit', 'github', 'webhook']),
     webhook: z

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CHROMIUM_INSTALL_HINT, findChromium } from './browser.ts';
-import { K6_NO_PERF_OUTPUT, K6_PINNED_TAG, locateK6, whichSync } from './k6.ts';
+import { K6_PINNED_TAG, K6_REQUIRED_MAJOR, locateK6, whichSync } from './k6.ts';
 import { HARNESS_ROOT } from './paths.ts';
 
 const execFileAsync = promisify(execFile);
@@ -108,17 +108,16 @@ export async function runDoctor(target: DoctorTarget = {}, env: NodeJS.ProcessEn
       ? {
           item: 'k6',
           ok: true,
-          found: `${k6.found.version} at ${k6.found.path} (from ${k6.found.source})${k6.found.perfOutput ? ", with perf's sample output" : ''}`,
-          ...(k6.found.perfOutput ? {} : { note: K6_NO_PERF_OUTPUT }),
+          found: `${k6.found.version} at ${k6.found.path} (from ${k6.found.source}), ${k6.found.extensions.length ? `extensions: ${k6.found.extensions.join('; ')}` : 'stock (no extensions)'}`,
+          // A k6 perf passed over (e.g. the tools folder's, built with perf's former output).
+          ...(k6.rejected.length ? { note: `not used: ${k6.rejected.join('; ')}` } : {}),
           required: true,
         }
       : {
           item: 'k6',
           ok: false,
           found: `not found${k6.rejected.length ? ` (${k6.rejected.join('; ')})` : ''}`,
-          hint: goBin
-            ? `run \`perf k6 install\` (builds ${K6_PINNED_TAG} with Go, a few minutes), or install k6 v2 with a package manager / the grafana/k6 Docker image`
-            : 'install k6 v2 with a package manager, the grafana/k6 Docker image, or install Go and run `perf k6 install`',
+          hint: `install a stock k6 v${K6_REQUIRED_MAJOR} with a package manager, Grafana's release binaries (https://github.com/grafana/k6/releases) or the grafana/k6 Docker image (then K6_BIN or PATH); last resort: ${goBin ? '' : 'install Go and '}run \`perf k6 install\` (go install go.k6.io/k6/v${K6_REQUIRED_MAJOR}@${K6_PINNED_TAG}, a few minutes)`,
           required: true,
         },
   );
@@ -126,7 +125,7 @@ export async function runDoctor(target: DoctorTarget = {}, env: NodeJS.ProcessEn
     item: 'Go',
     ok: Boolean(goVersion),
     found: goVersion ? `${goVersion} at ${goBin}` : 'not found',
-    hint: 'only needed to build k6 when none is installed: https://go.dev/dl/',
+    hint: 'only needed for `perf k6 install` (go install of the stock k6) when no k6 is found: https://go.dev/dl/',
     required: !k6.found,
   });
   const chromium = findChromium(env);

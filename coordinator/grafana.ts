@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gateFilter, thresholdKey } from '../analysis/gates.ts';
 import type { GateSpec } from './config-schema.ts';
 import { INFLUX_MEASUREMENTS as M, INFLUX_TAGS as T, influxIdent, influxOneOf, influxString } from './influx-schema.ts';
 
@@ -40,17 +41,22 @@ interface Threshold {
 
 const TIME_METRIC = /duration|latency|time|_ms$|waiting|blocked|connecting|sending|receiving|handshaking/;
 
+/** The gate's threshold key, with the tags perf adds (`expected_response`, `perf_window`). */
 function keyOf(g: GateSpec): string {
-  const tags = Object.entries(g.tags ?? {});
-  return tags.length ? `${g.metric}{${tags.map(([k, v]) => `${k}:${v}`).join(',')}}` : g.metric;
+  return thresholdKey(g);
 }
 
-/** The gate's own filter: its tags, and the perf scenarios it is bound to. */
+/** The gate's own filter: the tags its samples carry (analysis/gates.ts gateFilter), and the perf scenarios it is bound to. */
 function tagFilter(g: GateSpec): string {
   return [
     ...(g.scenarios?.length ? [` AND ${influxIdent(T.scenario)} =~ ${influxOneOf(g.scenarios)}`] : []),
-    ...Object.entries(g.tags ?? {}).map(([k, v]) => ` AND ${influxIdent(k)} = ${influxString(v)}`),
+    ...Object.entries(gateFilter(g)).map(([k, v]) => ` AND ${influxIdent(k)} = ${influxString(v)}`),
   ].join('');
+}
+
+/** A gate holds per scenario (unless merged) and per `groupBy` value: one line each. */
+function gateGroups(g: GateSpec): string[] {
+  return [...(g.merge ? [] : [T.scenario]), ...(g.groupBy ? [g.groupBy] : [])];
 }
 
 function thresholdsOf(gates: GateSpec[]): Threshold[] {
@@ -70,14 +76,14 @@ function unitFor(metric: string, stat: string): string {
   return TIME_METRIC.test(metric) ? 'ms' : 'short';
 }
 
-/** The gate's statistic per interval, as InfluxQL (`count` as a running total against its limit). */
-function gateQuery(g: GateSpec, interval = '$__interval'): string {
+/** The gate's statistic per interval, as InfluxQL (`count` as a running total against its limit), one series per `groups` tag values. */
+function gateQuery(g: GateSpec, interval = '$__interval', groups: string[] = []): string {
   const where = `${K6_WHERE}${tagFilter(g)}`;
   const pm = /^p\(([\d.]+)\)$/.exec(g.stat);
   const expr = pm
     ? `percentile("value", ${pm[1]})`
     : ({ avg: 'mean("value")', min: 'min("value")', max: 'max("value")', med: 'median("value")', rate: 'mean("value")', count: 'cumulative_sum(sum("value"))' } as Record<string, string>)[g.stat]!;
-  return `SELECT ${expr} AS "${g.stat}" FROM "${g.metric}" WHERE ${where} GROUP BY time(${interval}) fill(none)`;
+  return `SELECT ${expr} AS "${g.stat}" FROM "${g.metric}" WHERE ${where} GROUP BY time(${interval})${groups.map((t) => `, ${influxIdent(t)}`).join('')} fill(none)`;
 }
 
 class Layout {
@@ -229,11 +235,11 @@ function dashboard(uid: string, title: string, description: string, layout: Layo
 
 function gatePanel(l: Layout, g: GateSpec): void {
   l.panel({
-    title: `gate ${keyOf(g)} ${g.stat} ${g.op} ${g.limit}${g.scenarios?.length ? ` (${g.scenarios.join(', ')})` : ''}`,
+    title: `gate ${keyOf(g)} ${g.stat} ${g.op} ${g.limit}${g.groupBy ? ` per ${g.groupBy}` : ''}${g.merge ? ' merged' : ''}${g.scenarios?.length ? ` (${g.scenarios.join(', ')})` : ''}`,
     description: g.description ?? `Gate ${keyOf(g)} ${g.stat}${g.op}${g.limit}; the line is its limit.`,
     unit: unitFor(g.metric, g.stat),
     thresholds: thresholdsOf([g]),
-    targets: [{ query: gateQuery(g), alias: g.stat }],
+    targets: [{ query: gateQuery(g, '$__interval', gateGroups(g)), alias: [g.stat, ...gateGroups(g).map((t) => `$tag_${t}`)].join(' ') }],
   });
 }
 

@@ -1,9 +1,8 @@
-import { minSamplesForPercentile } from '../analysis/histogram.ts';
 import { isK6Counter } from '../analysis/k6-metrics.ts';
 import type { GateSpec } from './config-schema.ts';
 import { UserError } from './errors.ts';
 import { influxClient, pingInflux } from './influx.ts';
-import { compare, percentileOf, percentileTolerance, thresholdExpression, thresholdKey } from '../analysis/gates.ts';
+import { compare, percentileOf, percentileTolerance, samplesNeeded, thresholdExpression, thresholdKey, worse } from '../analysis/gates.ts';
 import { parseGateExpression, parseGateKey, specOf } from './influx-points.ts';
 import { INFLUX_MEASUREMENTS, INFLUX_TAGS, influxIdent, influxOneOf, influxString, type InfluxTarget } from './influx-schema.ts';
 import type { GateResult, Verdict } from './verdict.ts';
@@ -41,6 +40,10 @@ export interface AnalyzeGate {
   scenarios?: string[];
   /** `count` gates: `count` sums a Counter's values, `samples` counts points. */
   unit?: string;
+  /** Decided over its scenarios merged (`merge: true`); else per `perf_scenario`, the worst deciding. */
+  merge?: boolean;
+  /** A tag each value of which must hold the gate (per scenario too). */
+  groupBy?: string;
 }
 
 export interface Figure {
@@ -109,6 +112,12 @@ export interface RecordedGate extends Figure {
   metric: string;
   expression: string;
   scenarios?: string[];
+  groupBy?: string;
+  merged?: boolean;
+  /** The part (scenario, tag value) whose figure the run reported: compared with the same part in InfluxDB. */
+  part?: { scenario?: string; group?: string };
+  /** Recorded with the gate summary (runs whose config is not at hand). */
+  allowInsufficientData?: boolean;
 }
 
 /**
@@ -128,6 +137,8 @@ export function gatesOf(recorded: RecordedGate[], configGates: GateSpec[]): Anal
       expression: thresholdExpression(g),
       allowInsufficientData: g.allowInsufficientData,
       ...(g.scenarios?.length ? { scenarios: g.scenarios } : {}),
+      ...(g.merge ? { merge: true } : {}),
+      ...(g.groupBy ? { groupBy: g.groupBy } : {}),
     };
   };
   if (!recorded.length) return configGates.map(fromConfig);
@@ -137,6 +148,8 @@ export function gatesOf(recorded: RecordedGate[], configGates: GateSpec[]): Anal
     const { metric, tags } = parseGateKey(r.metric);
     const spec = specOf({ metric: r.metric, expression: r.expression } as GateResult, i, configGates);
     const scenarios = r.scenarios ?? spec?.scenarios;
+    const merge = r.merged ?? spec?.merge;
+    const groupBy = r.groupBy ?? spec?.groupBy;
     return [
       {
         key: r.metric,
@@ -146,69 +159,120 @@ export function gatesOf(recorded: RecordedGate[], configGates: GateSpec[]): Anal
         op: e.op,
         limit: e.limit,
         expression: r.expression,
-        allowInsufficientData: spec?.allowInsufficientData ?? false,
+        allowInsufficientData: spec?.allowInsufficientData ?? r.allowInsufficientData ?? false,
         ...(scenarios?.length ? { scenarios } : {}),
         ...(r.unit ? { unit: r.unit } : {}),
+        ...(merge ? { merge: true } : {}),
+        ...(groupBy ? { groupBy } : {}),
       },
     ];
   });
 }
 
-/** One gate, computed by InfluxQL over this run's raw points. */
-export async function computeGate(reader: InfluxReader, runId: string, g: AnalyzeGate): Promise<{ figure: Figure; neighbours?: { lo: number; hi: number } }> {
+/**
+ * One gate, computed by InfluxQL over this run's raw points, the way the run decided it
+ * (analysis/gates.ts decideGate): per `perf_scenario` unless merged, per `groupBy` value,
+ * the worst deciding; a bound scenario that ran without a sample is a part of 0 samples.
+ */
+export async function computeGate(
+  reader: InfluxReader,
+  runId: string,
+  g: AnalyzeGate,
+  ran?: Set<string>,
+  /** Report this part's figure (the one the run reported), with the gate's status over all parts. */
+  want?: { scenario?: string; group?: string },
+): Promise<{ figure: Figure; neighbours?: { lo: number; hi: number } }> {
   const where = [
     `${influxIdent(INFLUX_TAGS.runId)} = ${influxString(runId)}`,
     ...(g.scenarios?.length ? [`${influxIdent(INFLUX_TAGS.scenario)} =~ ${influxOneOf(g.scenarios)}`] : []),
     ...Object.entries(g.tags).map(([k, v]) => `${influxIdent(k)} = ${influxString(v)}`),
   ].join(' AND ');
+  const groups = [...(g.merge ? [] : [INFLUX_TAGS.scenario]), ...(g.groupBy ? [g.groupBy] : [])];
+  const groupBy = groups.length ? ` GROUP BY ${groups.map(influxIdent).join(', ')}` : '';
+  const partOf = (tags?: Record<string, string>) => Object.fromEntries(groups.map((t) => [t, tags?.[t] ?? '']));
+  const keyOf = (part: Record<string, string>) => groups.map((t) => part[t] ?? '').join('\u0000');
   const from = influxIdent(g.metric);
-  const finish = (observed: number | undefined, samples: number, needed: number, unit?: string): Figure => {
+  const op = g.op as GateSpec['op'];
+  const { needed, why } = samplesNeeded({ stat: g.stat as GateSpec['stat'], limit: g.limit });
+  // As the run decides: a figure that crosses the limit fails however few its samples.
+  const finish = (observed: number | undefined, samples: number, unit?: string): Figure => {
+    if (observed !== undefined && !compare(observed, op, g.limit)) return { observed, samples, status: 'failed', ...(unit ? { unit } : {}) };
     if (observed === undefined || samples < needed) {
       return {
         ...(observed !== undefined ? { observed } : {}),
         samples,
         status: g.allowInsufficientData ? 'passed' : 'insufficient-data',
-        note: `${samples} sample(s); ${g.stat} needs at least ${needed}`,
+        note: `${samples} sample(s); ${g.stat === 'rate' ? g.expression : g.stat} needs at least ${needed}${why ? ` (${why})` : ''}`,
         ...(unit ? { unit } : {}),
       };
     }
-    return { observed, samples, status: compare(observed, g.op as GateSpec['op'], g.limit) ? 'passed' : 'failed', ...(unit ? { unit } : {}) };
+    return { observed, samples, status: 'passed', ...(unit ? { unit } : {}) };
   };
-
-  if (g.stat === 'rate') {
-    const all = await reader.row(`SELECT count("value") AS n FROM ${from} WHERE ${where}`);
-    const nonZero = await reader.row(`SELECT count("value") AS n FROM ${from} WHERE ${where} AND "value" <> 0`);
-    const n = num(all?.n) ?? 0;
-    return { figure: finish(n ? (num(nonZero?.n) ?? 0) / n : undefined, n, 1, 'ratio') };
-  }
-  if (g.stat === 'count') {
-    const r = await reader.row(`SELECT count("value") AS n, sum("value") AS s FROM ${from} WHERE ${where}`);
-    const n = num(r?.n) ?? 0;
-    const counter = g.unit ? g.unit === 'count' : isK6Counter(g.metric);
-    return { figure: finish(counter ? (num(r?.s) ?? 0) : n, n, 0, counter ? 'count' : 'samples') };
-  }
-  const pct = percentileOf(g.stat);
-  if (pct !== undefined || g.stat === 'med') {
-    const p = pct ?? 50;
-    const agg = pct !== undefined ? `percentile("value", ${p})` : 'median("value")';
-    const r = await reader.row(`SELECT count("value") AS n, ${agg} AS v, min("value") AS lo, max("value") AS hi FROM ${from} WHERE ${where}`);
-    const n = num(r?.n) ?? 0;
-    const observed = n ? num(r?.v) : undefined;
-    let neighbours: { lo: number; hi: number } | undefined;
-    if (n && observed !== undefined) {
-      // One rank either side; PERCENTILE() at 0 or beyond 100 has no rank, min/max stand in.
-      const step = 100 / n;
-      const q = (x: number) => (x <= step / 2 ? 'min("value")' : x >= 100 ? 'max("value")' : `percentile("value", ${x})`);
-      const nb = await reader.row(`SELECT ${q(p - step)} AS lo, ${q(p + step)} AS hi FROM ${from} WHERE ${where}`);
-      neighbours = { lo: num(nb?.lo) ?? num(r?.lo) ?? observed, hi: num(nb?.hi) ?? num(r?.hi) ?? observed };
+  /** Rows of a grouped query by part key, with the part's tags. */
+  const rows = async (q: string) => {
+    const out = new Map<string, { part: Record<string, string>; row: Record<string, unknown> }>();
+    for (const s of await reader.query(q)) {
+      const v = s.values[0];
+      if (!v) continue;
+      const part = partOf(s.tags);
+      out.set(keyOf(part), { part, row: Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) });
     }
-    return { figure: finish(observed, n, g.stat === 'med' ? 1 : minSamplesForPercentile(p)), ...(neighbours ? { neighbours } : {}) };
+    return out;
+  };
+  const parts: { part: Record<string, string>; figure: Figure; row?: Record<string, unknown> }[] = [];
+  const pct = percentileOf(g.stat);
+  if (g.stat === 'rate') {
+    const all = await rows(`SELECT count("value") AS n FROM ${from} WHERE ${where}${groupBy}`);
+    const nonZero = await rows(`SELECT count("value") AS n FROM ${from} WHERE ${where} AND "value" <> 0${groupBy}`);
+    for (const [k, { part, row }] of all) {
+      const n = num(row.n) ?? 0;
+      parts.push({ part, figure: finish(n ? (num(nonZero.get(k)?.row.n) ?? 0) / n : undefined, n, 'ratio') });
+    }
+  } else if (g.stat === 'count') {
+    const counter = g.unit ? g.unit === 'count' : isK6Counter(g.metric);
+    for (const { part, row } of (await rows(`SELECT count("value") AS n, sum("value") AS s FROM ${from} WHERE ${where}${groupBy}`)).values()) {
+      const n = num(row.n) ?? 0;
+      parts.push({ part, figure: finish(counter ? (num(row.s) ?? 0) : n, n, counter ? 'count' : 'samples') });
+    }
+  } else if (pct !== undefined || g.stat === 'med') {
+    const agg = pct !== undefined ? `percentile("value", ${pct})` : 'median("value")';
+    for (const { part, row } of (await rows(`SELECT count("value") AS n, ${agg} AS v, min("value") AS lo, max("value") AS hi FROM ${from} WHERE ${where}${groupBy}`)).values()) {
+      const n = num(row.n) ?? 0;
+      parts.push({ part, row, figure: finish(n ? num(row.v) : undefined, n) });
+    }
+  } else {
+    const fn = { avg: 'mean', min: 'min', max: 'max' }[g.stat as 'avg' | 'min' | 'max'];
+    if (!fn) return { figure: { samples: 0, status: 'failed', note: `unknown statistic ${g.stat}` } };
+    for (const { part, row } of (await rows(`SELECT count("value") AS n, ${fn}("value") AS v FROM ${from} WHERE ${where}${groupBy}`)).values()) {
+      const n = num(row.n) ?? 0;
+      parts.push({ part, figure: finish(n ? num(row.v) : undefined, n) });
+    }
   }
-  const fn = { avg: 'mean', min: 'min', max: 'max' }[g.stat as 'avg' | 'min' | 'max'];
-  if (!fn) return { figure: { samples: 0, status: 'failed', note: `unknown statistic ${g.stat}` } };
-  const r = await reader.row(`SELECT count("value") AS n, ${fn}("value") AS v FROM ${from} WHERE ${where}`);
-  const n = num(r?.n) ?? 0;
-  return { figure: finish(n ? num(r?.v) : undefined, n, 1) };
+  // Bound scenarios that ran but have no point of it are parts too (insufficient), as in the run.
+  if (!g.merge && g.scenarios && ran) {
+    for (const s of g.scenarios.filter((x) => ran.has(x) && !parts.some((p) => p.part[INFLUX_TAGS.scenario] === x))) parts.push({ part: { [INFLUX_TAGS.scenario]: s }, figure: finish(undefined, 0) });
+  }
+  if (!parts.length) parts.push({ part: {}, figure: finish(undefined, 0) });
+  type Judged = Figure & { status: 'passed' | 'failed' | 'insufficient-data' };
+  const worst = parts.reduce((w, p) => (worse(p.figure as Judged, w.figure as Judged, op) ? p : w));
+  // Figures of the same part on both sides (two close parts may rank differently by HDR and
+  // by InfluxQL); the status is the gate's, over all parts.
+  const same = want && parts.find((p) => groups.every((t) => (p.part[t] ?? '') === ((t === INFLUX_TAGS.scenario ? want.scenario : want.group) ?? '')));
+  const chosen = same ?? worst;
+  let neighbours: { lo: number; hi: number } | undefined;
+  const observed = chosen.figure.observed;
+  if ((pct !== undefined || g.stat === 'med') && chosen.row && observed !== undefined) {
+    // One rank either side, in the worst part; PERCENTILE() at 0 or beyond 100 has no rank, min/max stand in.
+    const p = pct ?? 50;
+    const step = 100 / chosen.figure.samples;
+    const q = (x: number) => (x <= step / 2 ? 'min("value")' : x >= 100 ? 'max("value")' : `percentile("value", ${x})`);
+    const own = Object.entries(chosen.part).map(([k, v]) => ` AND ${influxIdent(k)} = ${influxString(v)}`).join('');
+    const nb = await reader.row(`SELECT ${q(p - step)} AS lo, ${q(p + step)} AS hi FROM ${from} WHERE ${where}${own}`);
+    neighbours = { lo: num(nb?.lo) ?? num(chosen.row.lo) ?? observed, hi: num(nb?.hi) ?? num(chosen.row.hi) ?? observed };
+  }
+  const { note: _n, ...figure } = chosen.figure;
+  const note = chosen === worst ? worst.figure.note : worst.figure.note ?? chosen.figure.note;
+  return { figure: { ...figure, status: worst.figure.status, ...(note ? { note } : {}) }, ...(neighbours ? { neighbours } : {}) };
 }
 
 /** Tolerance of |InfluxDB − local| for one gate (see the module comment for why). */
@@ -227,7 +291,7 @@ export function toleranceFor(stat: string, local: number, neighbours?: { lo: num
 /** Local figures written at the end of the run (perf_gate), for runs whose verdict is gone. */
 async function recordedInInflux(reader: InfluxReader, runId: string): Promise<RecordedGate[]> {
   const series = await reader.query(
-    `SELECT "observed", "samples", "unit", "scenarios", "gate", "expression", "status" FROM ${influxIdent(INFLUX_MEASUREMENTS.gate)} WHERE ${influxIdent(INFLUX_TAGS.runId)} = ${influxString(runId)}`,
+    `SELECT "observed", "samples", "unit", "scenarios", "gate", "expression", "status", "group_by", "merged", "part_scenario", "part_group", "allow_insufficient" FROM ${influxIdent(INFLUX_MEASUREMENTS.gate)} WHERE ${influxIdent(INFLUX_TAGS.runId)} = ${influxString(runId)}`,
   );
   const out: RecordedGate[] = [];
   for (const s of series) {
@@ -241,6 +305,10 @@ async function recordedInInflux(reader: InfluxReader, runId: string): Promise<Re
         ...(num(row.observed) !== undefined ? { observed: num(row.observed)! } : {}),
         ...(typeof row.unit === 'string' ? { unit: row.unit } : {}),
         ...(typeof row.scenarios === 'string' && row.scenarios ? { scenarios: row.scenarios.split(',') } : {}),
+        ...(typeof row.group_by === 'string' && row.group_by ? { groupBy: row.group_by } : {}),
+        ...(row.merged === 'true' ? { merged: true } : {}),
+        part: { ...(typeof row.part_scenario === 'string' ? { scenario: row.part_scenario } : {}), ...(typeof row.part_group === 'string' ? { group: row.part_group } : {}) },
+        ...(num(row.allow_insufficient) ? { allowInsufficientData: true } : {}),
       });
     }
   }
@@ -265,7 +333,17 @@ export async function analyzeRun(opts: { target: InfluxTarget; runId: string; ve
     if (!/database not found/.test(String(e))) throw e;
   }
   const recordedLocal: RecordedGate[] = opts.verdict?.gates?.length
-    ? opts.verdict.gates.map((g) => ({ metric: g.metric, expression: g.expression, samples: g.samples, status: g.status, unit: g.unit, ...(g.observed !== undefined ? { observed: g.observed } : {}) }))
+    ? opts.verdict.gates.map((g) => ({
+        metric: g.metric,
+        expression: g.expression,
+        samples: g.samples,
+        status: g.status,
+        unit: g.unit,
+        ...(g.observed !== undefined ? { observed: g.observed } : {}),
+        ...(g.groupBy ? { groupBy: g.groupBy } : {}),
+        ...(g.merged ? { merged: true } : {}),
+        part: { ...(g.scenario ? { scenario: g.scenario } : {}), ...(g.group !== undefined ? { group: g.group } : {}) },
+      }))
     : k6Samples
       ? await recordedInInflux(reader, opts.runId)
       : [];
@@ -280,11 +358,11 @@ export async function analyzeRun(opts: { target: InfluxTarget; runId: string; ve
     const notRun = g.scenarios?.length && !g.scenarios.some((s) => ran.has(s));
     const { figure, neighbours } = notRun
       ? { figure: { samples: 0, status: 'not-run' as const, note: `its scenarios (${g.scenarios!.join(', ')}) did not run` }, neighbours: undefined }
-      : await computeGate(reader, opts.runId, g);
+      : await computeGate(reader, opts.runId, g, ran, recordedLocal[i]?.part);
     const local = recordedLocal[i]?.metric === g.key && recordedLocal[i]?.expression === g.expression ? recordedLocal[i] : recordedLocal.find((r) => r.metric === g.key && r.expression === g.expression);
     const row: AnalyzeRow = { gate: g.key, expression: g.expression, influx: figure };
     if (local) {
-      const { metric: _m, expression: _e, scenarios: _s, ...fig } = local;
+      const { metric: _m, expression: _e, scenarios: _s, groupBy: _g, merged: _mg, part: _p, allowInsufficientData: _a, ...fig } = local;
       row.local = fig;
       const problems: string[] = [];
       if (local.samples !== figure.samples) problems.push(`samples differ: local ${local.samples}, InfluxDB ${figure.samples}`);

@@ -108,7 +108,7 @@ export function parseGateKey(key: string): { metric: string; tags: Record<string
  * is the gate's declaration, for what the result does not carry (the scenarios it is bound
  * to, which `perf analyze` needs to recompute it).
  */
-export function gatePoint(runId: string, g: GateResult, at: Date, spec?: Pick<GateSpec, 'scenarios'>): IPoint {
+export function gatePoint(runId: string, g: GateResult, at: Date, spec?: Pick<GateSpec, 'scenarios'> & Partial<Pick<GateSpec, 'allowInsufficientData'>>): IPoint {
   const parsed = parseGateExpression(g.expression);
   return {
     measurement: M.gate,
@@ -119,6 +119,9 @@ export function gatePoint(runId: string, g: GateResult, at: Date, spec?: Pick<Ga
       stat: parsed?.stat ?? '',
       expression: g.expression,
       status: g.status,
+      // Two gates of one threshold (grouped or merged and not) must stay two points.
+      ...(g.groupBy ? { group_by: g.groupBy } : {}),
+      ...(g.merged ? { merged: 'true' } : {}),
     },
     fields: {
       limit: g.limit,
@@ -131,6 +134,10 @@ export function gatePoint(runId: string, g: GateResult, at: Date, spec?: Pick<Ga
       ...(g.description ? { description: g.description } : {}),
       ...(g.note ? { note: g.note } : {}),
       ...(spec?.scenarios?.length ? { scenarios: spec.scenarios.join(',') } : {}),
+      // The part (scenario, groupBy value) observed and samples are of: perf analyze recomputes that one.
+      ...(g.scenario ? { part_scenario: g.scenario } : {}),
+      ...(g.group !== undefined ? { part_group: g.group } : {}),
+      ...(spec?.allowInsufficientData ? { allow_insufficient: 1 } : {}),
     },
     timestamp: at,
   };

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfluxDB, type IPoint } from 'influx';
 import type { GateSpec } from './config-schema.ts';
@@ -119,11 +120,16 @@ interface K6WriteErrors {
   message?: string;
 }
 
-/** k6's InfluxDB output logs each failed batch as `{"level":"error","output":"InfluxDBv1","msg":"Couldn't write stats",...}`. */
-export function k6InfluxWriteErrors(logFile: string): K6WriteErrors {
+/**
+ * k6's InfluxDB output logs each failed batch as `{"level":"error","output":"InfluxDBv1","msg":"Couldn't write stats",...}`.
+ * The log is read line by line, never whole: a soak's log can outgrow memory, and past 512 MiB
+ * a single string of it cannot even be made.
+ */
+export async function k6InfluxWriteErrors(logFile: string): Promise<K6WriteErrors> {
   const out: K6WriteErrors = { count: 0 };
   if (!existsSync(logFile)) return out;
-  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+  const lines = createInterface({ input: createReadStream(logFile, { highWaterMark: 1 << 20 }), crlfDelay: Infinity });
+  for await (const line of lines) {
     if (!line.includes('InfluxDB')) continue;
     let entry: { level?: string; output?: string; msg?: string; error?: string; time?: string };
     try {
@@ -279,10 +285,10 @@ export class InfluxSession {
       counted = await this.countK6Samples();
     }
     const stored = counted instanceof Map ? counted : undefined;
-    const k6 = run.phases
+    const k6 = await Promise.all(run.phases
       .flatMap((p) => p.k6 ?? [])
-      .map((k) => {
-        const errs = k6InfluxWriteErrors(path.join(run.runDir, k.files.log ?? `k6-${k.scenario}-log.jsonl`));
+      .map(async (k) => {
+        const errs = await k6InfluxWriteErrors(path.join(run.runDir, k.files.log ?? `k6-${k.scenario}-log.jsonl`));
         const inInflux = stored?.get(k.scenario);
         const expected = local.get(k.scenario)!;
         return {
@@ -298,7 +304,7 @@ export class InfluxSession {
           ...(errs.last ? { lastFailure: errs.last } : {}),
           message: errs.message,
         };
-      });
+      }));
 
     const missing: string[] = [];
     for (const k of k6) {

@@ -1,10 +1,10 @@
 /**
- * Where k6's raw samples are written, and when they are compressed.
+ * Where k6's raw samples (k6's CSV output) are written, and when they are compressed.
  *
  * Gzip in k6 makes k6 pay for compression while it generates load: at saturation its CSV
  * output costs k6 about 7 % more CPU per request gzipped than plain (bench/k6-output-cost.ts).
  * A plain file takes ~3× the disk, though: about 5 MB/s of CSV on this 2-core machine at
- * ~5,500 req/s (perf's binary output, k6ext/, about a third of that). So k6 writes plain
+ * ~5,500 req/s. So k6 writes plain
  * when the run is bounded and the disk has room, and perf compresses the file after k6
  * exits; otherwise k6 writes gzip itself. Either way the run folder ends with a `.gz`.
  */
@@ -37,22 +37,32 @@ export function rawMode(maxRunMs: number | undefined, freeBytes: number): RawMod
 }
 
 /**
- * The longest the script can run, from `k6 inspect --execution-requirements` (its
- * `totalDuration`, graceful stops included), with the same environment the run gets.
- * Returns undefined when k6 cannot tell.
+ * What `k6 inspect --execution-requirements` says of the script, with the same environment
+ * the run gets: `maxRunMs`, the longest it can run (its `totalDuration`, graceful stops
+ * included), and `scenarios`, its scenario options as k6 resolved them (what each asked for:
+ * analysis/concurrency.ts). Both undefined when k6 cannot tell.
  */
-export async function k6MaxRunMs(k6Path: string, script: string, env: NodeJS.ProcessEnv): Promise<number | undefined> {
+export async function k6Inspect(k6Path: string, script: string, env: NodeJS.ProcessEnv): Promise<{ maxRunMs?: number; scenarios?: Record<string, unknown> }> {
   try {
     const { stdout } = await promisify(execFile)(k6Path, ['inspect', '--include-system-env-vars', '--execution-requirements', script], {
       env,
       timeout: 30_000,
       maxBuffer: 16 << 20,
     });
-    const total = (JSON.parse(stdout) as { totalDuration?: unknown }).totalDuration;
-    return typeof total === 'string' ? parseDurationMs(total) : undefined;
+    const out = JSON.parse(stdout) as { totalDuration?: unknown; scenarios?: unknown };
+    const total = out.totalDuration;
+    return {
+      ...(typeof total === 'string' ? { maxRunMs: parseDurationMs(total) } : {}),
+      ...(out.scenarios && typeof out.scenarios === 'object' ? { scenarios: out.scenarios as Record<string, unknown> } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** The longest the script can run (`k6Inspect`'s `maxRunMs`); undefined when k6 cannot tell. */
+export async function k6MaxRunMs(k6Path: string, script: string, env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  return (await k6Inspect(k6Path, script, env)).maxRunMs;
 }
 
 /** Free bytes for an unprivileged writer on the file system holding `dir`; 0 when unknown. */

@@ -1,10 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { K6_SYSTEM_TAGS } from '../analysis/k6-csv.ts';
+import { UserError } from './errors.ts';
 import type { K6Binary } from './k6.ts';
-import { freeBytes, gzipRawSamples, k6MaxRunMs, rawMode as rawModeFor } from './k6-raw.ts';
+import { K6_KILL_AFTER_MS, K6_STOP_GRACE_MS, trackK6 } from './k6-children.ts';
+import { freeBytes, gzipRawSamples, k6Inspect, rawMode as rawModeFor } from './k6-raw.ts';
 import { freePort } from './net.ts';
+import { redactTextFile } from './redact-file.ts';
+import { LineRedactor } from './redact-stream.ts';
 import { ProcSampler, type ResourceUsage } from './proc-stats.ts';
 
 /** k6's exit codes (errext/exitcodes), recorded in the verdict rather than passed through. */
@@ -51,6 +56,8 @@ export interface K6RunResult {
   files: { stdout: string; log: string; summary: string; samples: string };
   /** k6's own CPU and memory over the run, and the target's when perf knows its pid. */
   resources: { k6?: ResourceUsage; target?: ResourceUsage };
+  /** The script's scenario options as k6 resolved them (`k6 inspect`), when it could tell. */
+  scenarioOptions?: Record<string, unknown>;
 }
 
 /** What the live progress line shows, from k6's REST API (cumulative since start). */
@@ -69,8 +76,8 @@ export interface K6RunOptions {
   k6: K6Binary;
   script: string;
   runDir: string;
-  /** `PERF_K6_OPTIONS`: users, duration and gate thresholds (bundler/k6-options-runtime.ts). */
-  overrides?: { vus?: number; duration?: string; thresholds?: Record<string, unknown[]> };
+  /** `PERF_K6_OPTIONS`: users, duration and gate thresholds (bundler/k6-options-runtime.ts); `windows`: tag iterations ramp-up/steady (bundler/k6-window-runtime.ts). */
+  overrides?: { vus?: number; duration?: string; thresholds?: Record<string, unknown[]>; windows?: boolean };
   env?: Record<string, string>;
   /** Expected wall time, for the progress line only. */
   expectedMs?: number;
@@ -83,6 +90,8 @@ export interface K6RunOptions {
   /** Tags on every sample (`--tag k=v`), e.g. run_id and phase for InfluxDB. */
   tags?: Record<string, string>;
   onProgress?: (s: K6LiveSnapshot) => void;
+  /** Applied to every line of k6's stdout and log before it is written, and to its summary file (the run's redactor). */
+  redact?: (s: string) => string;
 }
 
 
@@ -138,11 +147,12 @@ export async function runK6(opts: K6RunOptions): Promise<K6RunResult> {
     K6_CSV_TIME_FORMAT: 'unix_nano',
     PERF_K6_OPTIONS: JSON.stringify(opts.overrides ?? {}),
   };
-  // Raw samples: perf's binary output when this k6 has it (k6ext/: k6 CPU per request at
-  // saturation ×0.99 of no output at all), else k6's CSV (×1.13; JSON costs ~40 % more
-  // still). Plain or gzip while k6 writes: coordinator/k6-raw.ts.
-  const rawMode = rawModeFor(await k6MaxRunMs(opts.k6.path, opts.script, env), await freeBytes(opts.runDir));
-  const raw = opts.k6.perfOutput ? { out: 'perf', file: `${prefix}-samples.bin` } : { out: 'csv', file: `${prefix}-samples.csv` };
+  // Raw samples: k6's own CSV output, the cheapest stock output that keeps every sample (k6
+  // CPU per request at saturation ×1.11 of no output; JSON costs ~40 % more still:
+  // bench/k6-output-cost.ts). Plain or gzip while k6 writes: coordinator/k6-raw.ts.
+  const inspected = await k6Inspect(opts.k6.path, opts.script, env);
+  const rawMode = rawModeFor(inspected.maxRunMs, await freeBytes(opts.runDir));
+  const raw = { out: 'csv', file: `${prefix}-samples.csv` };
   const files = {
     stdout: `${prefix}-stdout.txt`,
     log: `${prefix}-log.jsonl`,
@@ -195,26 +205,58 @@ export async function runK6(opts: K6RunOptions): Promise<K6RunResult> {
   const timer = onProgress ? setInterval(() => void tick(), 1000) : undefined;
   let k6Sampler: ProcSampler | undefined;
   const targetSampler = opts.targetPid ? new ProcSampler(opts.targetPid).start() : undefined;
+  let resources: K6RunResult['resources'] = {};
 
   const out = createWriteStream(files.stdout);
   const logOut = createWriteStream(files.log);
   const errors = new Map<string, ScriptError>();
   let interrupted = false;
+  /** Signals perf itself sent k6: a death by one of them is perf's doing, any other is not. */
+  const sent = new Set<NodeJS.Signals>();
 
-  const exitCode = await new Promise<number>((resolve, reject) => {
+  // Whatever happens (k6 exits, or never starts), the poller and the samplers stop and the
+  // files are closed: a timer left running would keep perf alive after the run.
+  const exit = await new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve, reject) => {
     const child = spawn(opts.k6.path, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid) k6Sampler = new ProcSampler(child.pid).start();
+    const send = (sig: NodeJS.Signals) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      sent.add(sig);
+      child.kill(sig);
+    };
+    const timers: NodeJS.Timeout[] = [];
+    let escalated = false;
+    // k6's own "abort now" is a second SIGINT (no teardown, no summary); SIGKILL if even that is ignored.
+    const escalate = () => {
+      if (escalated) return;
+      escalated = true;
+      send('SIGINT');
+      timers.push(setTimeout(() => send('SIGKILL'), K6_KILL_AFTER_MS));
+    };
     const onAbort = () => {
       interrupted = true;
-      child.kill('SIGINT');
-      // k6 stops gracefully on the first SIGINT; a second one forces it.
-      setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+      // The first SIGINT: k6 stops the test, runs teardown and writes its summary.
+      send('SIGINT');
+      timers.push(setTimeout(escalate, K6_STOP_GRACE_MS));
     };
+    let closed!: () => void;
+    if (child.pid) trackK6({ pid: child.pid, escalate, kill: () => send('SIGKILL'), closed: new Promise<void>((r) => (closed = r)) });
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.pipe(out);
+    // Interrupted while perf was still preparing the run (k6 inspect): k6 stops at once, and
+    // its (empty) result still goes with the scenarios before it.
+    if (opts.signal?.aborted) onAbort();
+    // k6 prints what a script logs and what failed requests were: redacted before it is kept.
+    const redact = opts.redact ?? ((s: string) => s);
+    const stdoutLines = new LineRedactor(redact, (s) => out.write(s));
+    const logLines = new LineRedactor(redact, (s) => logOut.write(s));
+    child.stdout.on('data', (chunk: Buffer) => stdoutLines.push(chunk));
+    child.on('close', () => {
+      stdoutLines.end();
+      logLines.end();
+    });
     let buf = '';
     child.stderr.on('data', (chunk: Buffer) => {
-      logOut.write(chunk);
+      logLines.push(chunk);
       buf += chunk.toString();
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
@@ -222,29 +264,65 @@ export async function runK6(opts: K6RunOptions): Promise<K6RunResult> {
         buf = buf.slice(nl + 1);
       }
     });
-    child.on('error', reject);
+    const done = () => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      for (const t of timers) clearTimeout(t);
+      closed?.();
+    };
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      // Only a k6 that never started is an error here; a failed kill() of a running one is not.
+      if (child.pid !== undefined) return;
+      done();
+      // The fix goes in the message too: the load phase's reason is all a verdict keeps.
+      const why = e.code === 'ENOENT' ? ' (no such file)' : e.code === 'EACCES' ? ' (not executable)' : '';
+      reject(
+        new UserError(
+          `k6 could not be started: ${opts.k6.path}: ${e.code ?? e.message}${why}. Point K6_BIN at an executable k6 v2 or run \`perf k6 install\`; \`perf k6 path\` shows the k6 perf uses.`,
+        ),
+      );
+    });
     child.on('exit', () => k6Sampler?.sample());
     child.on('close', (code, sig) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      resolve(code ?? (sig ? 128 + 2 : 1));
+      done();
+      resolve({ code, sig });
     });
+  }).finally(async () => {
+    if (timer) clearInterval(timer);
+    resources = { ...(k6Sampler ? { k6: k6Sampler.stop() } : {}), ...(targetSampler ? { target: targetSampler.stop() } : {}) };
+    await Promise.all([new Promise((r) => out.end(r)), new Promise((r) => logOut.end(r))]);
   });
-  if (timer) clearInterval(timer);
-  const resources = { ...(k6Sampler ? { k6: k6Sampler.stop() } : {}), ...(targetSampler ? { target: targetSampler.stop() } : {}) };
-  await Promise.all([new Promise((r) => out.end(r)), new Promise((r) => logOut.end(r))]);
+  const { exitCode, meaning } = k6Outcome(exit.code, exit.sig, sent);
   const durationMs = Date.now() - started;
   if (rawMode === 'plain') files.samples = await gzipRawSamples(files.samples);
+  if (opts.redact) redactTextFile(files.summary, opts.redact);
 
   return {
     exitCode,
-    meaning: K6_EXIT_MEANINGS[exitCode] ?? `unknown k6 exit code ${exitCode}`,
+    meaning,
     thresholds: readThresholds(files.summary),
     scriptErrors: [...errors.values()],
     durationMs,
     interrupted,
     files,
     resources,
+    ...(inspected.scenarios ? { scenarioOptions: inspected.scenarios } : {}),
   };
+}
+
+/**
+ * The code recorded for k6's end. k6 exits with a code of its own (K6_EXIT_MEANINGS); one
+ * killed by a signal has none, and is recorded the way a shell reports it, 128 + the signal's
+ * number (SIGKILL: 137), with who sent it: perf (after an interrupt) or not perf, e.g. the
+ * kernel's out-of-memory killer. Never 130 (perf's "interrupted") unless SIGINT killed it.
+ */
+export function k6Outcome(code: number | null, sig: NodeJS.Signals | null, sentByPerf: ReadonlySet<NodeJS.Signals>): { exitCode: number; meaning: string } {
+  if (code !== null) return { exitCode: code, meaning: K6_EXIT_MEANINGS[code] ?? `unknown k6 exit code ${code}` };
+  if (!sig) return { exitCode: 1, meaning: 'k6 ended without an exit code or a signal' };
+  const exitCode = 128 + (os.constants.signals[sig] ?? 0);
+  const who = sentByPerf.has(sig)
+    ? `sent by perf${sig === 'SIGKILL' ? ': k6 had not stopped after the interrupt' : ', on the interrupt'}`
+    : `not sent by perf${sig === 'SIGKILL' ? ": the kernel's out-of-memory killer sends it when memory runs out" : ''}`;
+  return { exitCode, meaning: `killed by ${sig}, ${who}` };
 }
 
 /**
@@ -263,7 +341,8 @@ function collectScriptError(line: string, errors: Map<string, ScriptError>): voi
   if (entry.level !== 'error' || !entry.msg) return;
   if (entry.source !== 'stacktrace' && !/\n\s*at /.test(entry.msg)) return;
   const [first, ...rest] = entry.msg.split('\n');
-  const frame = rest.map((l) => /\((file:\/\/[^)]*?):(\d+):(\d+)(?:\(\d+\))?\)|at (file:\/\/\S+?):(\d+):(\d+)/.exec(l)).find(Boolean);
+  // perf's k6-module shims (bundler/k6-shims/) are never where the script went wrong: skipped.
+  const frame = rest.filter((l) => !l.includes('/bundler/k6-shims/')).map((l) => /\((file:\/\/[^)]*?):(\d+):(\d+)(?:\(\d+\))?\)|at (file:\/\/\S+?):(\d+):(\d+)/.exec(l)).find(Boolean);
   let location: string | undefined;
   if (frame) {
     const file = (frame[1] ?? frame[4])!.replace(/^file:\/\//, '');

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CheckFailure, type Check, type CheckContext, type CheckResult, type Evidence, type ResolvedTarget } from './checks/types.ts';
+import { CheckFailure, CheckSkipped, type Check, type CheckContext, type CheckResult, type Evidence, type ResolvedTarget } from './checks/types.ts';
 import type { RunStatus } from './exit-codes.ts';
 import type { Redactor } from './redact.ts';
 import type { Reporter } from './reporters/reporter.ts';
@@ -29,6 +29,13 @@ export interface PhaseDef {
    * its status and reason and may fill in extra result fields (k6 results, gates).
    */
   run?: (ctx: PhaseRunContext) => Promise<Pick<PhaseResult, 'status' | 'reason'> & Partial<PhaseResult>>;
+  /**
+   * A `run` that stops by itself when its signal aborts (the load phase: k6 gets SIGINT, stops,
+   * and what it measured until then is analysed) is awaited this long after an interrupt or a
+   * timeout before it is abandoned, so its children are gone and its partial results are in the
+   * verdict before teardown (stopping the target) begins. Without it, the phase is abandoned at once.
+   */
+  abortGraceMs?: number;
 }
 
 export interface PhaseRunContext {
@@ -178,7 +185,10 @@ async function runPhase(phase: PhaseDef, opts: PipelineOptions, runSignal: Abort
     if (phase.run) {
       const target = opts.target();
       try {
-        const r = await raceAbort(phase.run({ signal, target, runId: opts.runId, runDir: opts.runDir, reporter: opts.reporter }), signal);
+        const r = await raceAbort(phase.run({ signal, target, runId: opts.runId, runDir: opts.runDir, reporter: opts.reporter }), signal, phase.abortGraceMs);
+        // Stopped by the signal within its grace: its results stand, its status says why it stopped.
+        if (signal.aborted && !runSignal.aborted) return { ...r, ...base, status: 'timedout', reason: `phase timed out after ${phase.timeoutMs} ms`, durationMs: performance.now() - t0 };
+        if (runSignal.aborted) return { ...r, ...base, status: 'interrupted', reason: r.reason ?? abortMessage(runSignal), durationMs: performance.now() - t0 };
         return { ...r, ...base, durationMs: performance.now() - t0 };
       } catch (e) {
         const status: PhaseStatus = runSignal.aborted ? 'interrupted' : phaseTimer.signal.aborted ? 'timedout' : 'failed';
@@ -214,13 +224,21 @@ async function runPhase(phase: PhaseDef, opts: PipelineOptions, runSignal: Abort
     else if (phaseTimer.signal.aborted) status = 'timedout';
     else if (checks.some((c) => c.status === 'failed' || c.status === 'timedout')) status = 'failed';
     else if (checks.some((c) => c.status === 'flaky')) status = 'flaky';
+    // A phase whose every check had nothing to assert proved nothing: skipped, not passed.
+    else if (checks.length > 0 && checks.every((c) => c.status === 'skipped')) status = 'skipped';
     const firstBad = checks.find((c) => c.status === 'failed' || c.status === 'timedout');
     return {
       ...base,
       status,
       durationMs: performance.now() - t0,
       checks,
-      ...(status === 'timedout' ? { reason: `phase timed out after ${phase.timeoutMs} ms` } : firstBad ? { reason: `${firstBad.name}: ${firstBad.error}` } : {}),
+      ...(status === 'timedout'
+        ? { reason: `phase timed out after ${phase.timeoutMs} ms` }
+        : firstBad
+          ? { reason: `${firstBad.name}: ${firstBad.error}` }
+          : status === 'skipped'
+            ? { skippedBecause: `skipped: no check had anything to assert (${checks[0]!.name}: ${checks[0]!.error})` }
+            : {}),
     };
   } finally {
     clearTimeout(timer);
@@ -297,6 +315,31 @@ async function runCheck(check: Check, phase: PhaseDef, opts: PipelineOptions, sh
       };
     } catch (e) {
       clearTimeout(timer);
+      if (e instanceof CheckSkipped && !phaseSignal.aborted && !attemptTimer.signal.aborted) {
+        // Nothing to assert: not a pass, and retrying would find nothing either. After a failed
+        // attempt the failure stands (the check did find something wrong once).
+        if (firstFailure) {
+          return {
+            name: check.name,
+            status: firstFailure.timedout ? 'timedout' : 'failed',
+            attempts,
+            durationMs: performance.now() - t0,
+            error: `${firstFailure.error} (then skipped on attempt ${attempts}: ${e.reason})`,
+            correlationIds: firstFailure.correlationIds,
+            evidence: firstFailure.evidence,
+          };
+        }
+        return {
+          name: check.name,
+          status: 'skipped',
+          attempts,
+          durationMs: performance.now() - t0,
+          error: e.reason,
+          correlationIds,
+          evidence: slim(evidence),
+          ...(Object.keys(measurements).length ? { measurements } : {}),
+        };
+      }
       if (phaseSignal.aborted) {
         // Interrupted or the phase ran out of time: no retry, the phase decides the status.
         const interrupted = !(phaseSignal.reason instanceof PhaseTimeout);
@@ -343,11 +386,18 @@ function slim(evidence: Evidence[]): Evidence[] {
 }
 
 /** Resolves with the promise, or rejects as soon as the signal aborts (a check that
- *  ignores its signal is abandoned, not awaited). */
-export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+ *  ignores its signal is abandoned, not awaited). With `graceMs`, the promise still has that
+ *  long after the abort to settle, and then its outcome is the result. */
+export function raceAbort<T>(p: Promise<T>, signal: AbortSignal, graceMs?: number): Promise<T> {
+  if (signal.aborted && !graceMs) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+    let grace: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      if (!graceMs) return reject(signal.reason);
+      grace = setTimeout(() => reject(signal.reason), graceMs);
+    };
+    p.finally(() => clearTimeout(grace)).catch(() => {});
+    if (signal.aborted) onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
       (v) => {

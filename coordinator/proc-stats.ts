@@ -38,10 +38,17 @@ function rssMb(pid: number): number | undefined {
   }
 }
 
+/**
+ * Samples one process every `intervalMs`. Memory stays constant however long it runs (a soak
+ * of days): readings are folded into running aggregates (count, sum, peak, latest), never kept.
+ */
 export class ProcSampler {
   private lastTicks: number | undefined;
   private lastAt = 0;
-  private readonly cpu: number[] = [];
+  private readings = 0;
+  private cpuSum = 0;
+  private cpuPeak = 0;
+  private cpuLatest: number | undefined;
   private rssPeak = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -58,7 +65,11 @@ export class ProcSampler {
     const ticks = cpuTicks(this.pid);
     const now = performance.now();
     if (ticks !== undefined && this.lastTicks !== undefined && now > this.lastAt) {
-      this.cpu.push(((ticks - this.lastTicks) / TICKS / ((now - this.lastAt) / 1000)) * 100);
+      const cpu = ((ticks - this.lastTicks) / TICKS / ((now - this.lastAt) / 1000)) * 100;
+      this.readings++;
+      this.cpuSum += cpu;
+      if (cpu > this.cpuPeak) this.cpuPeak = cpu;
+      this.cpuLatest = cpu;
     }
     if (ticks !== undefined) {
       this.lastTicks = ticks;
@@ -70,17 +81,17 @@ export class ProcSampler {
 
   /** The latest CPU reading, percent of one core. */
   current(): number | undefined {
-    return this.cpu[this.cpu.length - 1];
+    return this.cpuLatest;
   }
 
   stop(): ResourceUsage {
     if (this.timer) clearInterval(this.timer);
-    const n = this.cpu.length;
+    const n = this.readings;
     return {
       pid: this.pid,
       samples: n,
-      cpuAvgPct: n ? round(this.cpu.reduce((a, b) => a + b, 0) / n) : 0,
-      cpuPeakPct: n ? round(Math.max(...this.cpu)) : 0,
+      cpuAvgPct: n ? round(this.cpuSum / n) : 0,
+      cpuPeakPct: n ? round(this.cpuPeak) : 0,
       rssPeakMb: round(this.rssPeak),
       cores: os.availableParallelism(),
     };

@@ -11,18 +11,32 @@ export const REDACTED = '[redacted]';
 const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)$/i;
 // `passed`/`passes` are verdict words, so only whole-word pass/pwd count.
 const SECRET_KEY = /password|passwd|^pass$|^pwd$|secret|token|authorization|api[-_]?key|credential|cookie|webhook/i;
-const SHAPES: [RegExp, string][] = [
-  [/\bBearer\s+[A-Za-z0-9._~+/=-]+/g, `Bearer ${REDACTED}`],
+/**
+ * Secrets recognised by their shape. Each pattern's match ends with the secret itself (group
+ * `s`), so one list serves both replacing (`redactString`) and finding (`secretsIn`).
+ */
+const SHAPES: RegExp[] = [
+  /\bBearer\s+(?<s>[A-Za-z0-9._~+/=-]+)/g,
   // JWT: three base64url segments, the first starting with {" (eyJ).
-  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b/g, REDACTED],
-  // user:password@ in URLs.
-  [/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^/\s@]+@/gi, `$1:${REDACTED}@`],
-  // token-like query parameters.
-  [/([?&](?:token|access_token|refresh_token|api_key|apikey|password|secret)=)[^&\s"']+/gi, `$1${REDACTED}`],
+  /(?<s>\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,})/g,
+  // user:password@ in URLs (the password stops at what a URL cannot hold unescaped: quotes,
+  // brackets, white space, so a URL inside JSON text never swallows the text after it).
+  /\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@"'<>]*:(?<s>[^/\s@"'<>]+)(?=@)/gi,
+  // token-like query parameters (the value stops where a URL would have to escape, and an
+  // already redacted value is left alone).
+  /[?&](?:token|access_token|refresh_token|id_token|jwt|api_key|apikey|password|secret|client_secret|signature|sig)=(?!\[redacted\])(?<s>[^&\s"'#<>{}[\]]+)/gi,
 ];
+
+/** Environment variables whose values are secrets wherever they show up. */
+const SECRET_ENV = /PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|WEBHOOK|CREDENTIAL/i;
 
 export class Redactor {
   private readonly secrets = new Set<string>();
+
+  /** Registers the value of every environment variable whose name says it is a secret. */
+  addEnvSecrets(env: NodeJS.ProcessEnv): void {
+    for (const [k, v] of Object.entries(env)) if (SECRET_ENV.test(k)) this.addSecret(v);
+  }
 
   /** Registers a value to be replaced everywhere. Short values are ignored (they would
    *  match innocent text); URLs are also registered without their trailing slash. */
@@ -32,14 +46,44 @@ export class Redactor {
     if (value.endsWith('/')) this.secrets.add(value.slice(0, -1));
   }
 
+  /** Registers the password of a URL's `user:password@` (as written and decoded), e.g. a
+   *  database URL: such a value shows up on its own in error text. */
+  addUrlCredentials(url: string | undefined | null): void {
+    if (!url) return;
+    try {
+      const u = new URL(url);
+      this.addSecret(decodeURIComponent(u.password));
+      if (u.password) this.addSecret(u.password);
+    } catch {
+      // not a URL: nothing to take from it
+    }
+  }
+
   redactString(s: string): string {
     let out = s;
     // Longest first, so a secret containing another is replaced whole.
     for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) {
       if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     }
-    for (const [re, repl] of SHAPES) out = out.replace(re, repl);
+    for (const re of SHAPES) out = out.replace(re, (m: string, ...args: unknown[]) => m.slice(0, m.length - (args.at(-1) as { s: string }).s.length) + REDACTED);
     return out;
+  }
+
+  /**
+   * The secrets `s` holds, as they stand in it: registered values and the secret part of each
+   * shape (the token of `?token=…`, the password of `user:password@`, a JWT). For scrubbing a
+   * file that cannot be rewritten through `redactString` (raw k6 samples: redact-file.ts).
+   */
+  secretsIn(s: string): string[] {
+    const found = new Set<string>();
+    for (const secret of this.secrets) if (s.includes(secret)) found.add(secret);
+    for (const re of SHAPES) for (const m of s.matchAll(re)) if (m.groups?.s && m.groups.s !== REDACTED) found.add(m.groups.s);
+    return [...found];
+  }
+
+  /** Whether `s` holds anything `redactString` would replace. */
+  hasSecret(s: string): boolean {
+    return this.secretsIn(s).length > 0;
   }
 
   redactHeaders(headers: Record<string, string>): Record<string, string> {

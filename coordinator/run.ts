@@ -41,13 +41,14 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Environment variables whose values are secrets wherever they show up. */
-const SECRET_ENV = /PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|WEBHOOK|CREDENTIAL/i;
-
 export function redactorFor(config: ResolvedConfig, env: NodeJS.ProcessEnv): Redactor {
   const r = new Redactor();
-  for (const [k, v] of Object.entries(env)) if (SECRET_ENV.test(k)) r.addSecret(v);
+  r.addEnvSecrets(env);
   r.addSecret(env[config.webhook.urlEnv]);
+  // Passwords of the service URLs the config names (they show up alone in driver errors).
+  // Not the bundled app's own embedded database: its fixed password is the word `sample-app`.
+  for (const url of [config.sampleApp.databaseUrl, config.sampleApp.redisUrl, config.influx.url]) r.addUrlCredentials(url);
+  if (typeof config.target === 'object') for (const url of Object.values(config.target)) if (typeof url === 'string') r.addUrlCredentials(url);
   return r;
 }
 
@@ -119,6 +120,8 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
             rampUpSeconds: parseDurationMs(PROFILES[opts.config.load.profile].rampUp) / 1000,
             targetPid: () => targetPid,
             outputs: influx?.session.k6Output,
+            checks: opts.config.load.checks,
+            redactor,
           }),
         );
         // After load, database integrity runs again and reconciles what the load created.

@@ -15,13 +15,16 @@
  *   watches its stdin: if perf dies, even by SIGKILL, the pipe closes and the app stops itself;
  *   and perf's own 'exit' kills a still-running group.
  * - `startDetached()` / `stopDetached()` (for `perf target start|stop`): the child outlives perf;
- *   its pid and URLs are in `.perf/target.json`, its output in `.perf/target.log`.
+ *   its pid and URLs (passwords redacted) are in `.perf/target.json`, its output in `.perf/target.log`.
+ * - The database and Redis URLs reach the child in its environment (DATABASE_URL, REDIS_URL),
+ *   never on its command line, which any user of the machine can read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redactor } from './redact.ts';
 
 export interface TargetInfo {
   baseUrl: string;
@@ -37,9 +40,9 @@ export interface TargetInfo {
 }
 
 export interface TargetOptions {
-  /** PostgreSQL to use; default: the app starts an embedded server. */
+  /** PostgreSQL to use; default: the app starts an embedded server. Passed as DATABASE_URL in the child's environment. */
   databaseUrl?: string;
-  /** Redis to use; default: in-process state. */
+  /** Redis to use; default: in-process state. Passed as REDIS_URL in the child's environment. */
   redisUrl?: string;
   /** Faults on from the start (sample-app/faults.ts names); the app validates them. */
   faults?: Record<string, unknown>;
@@ -150,13 +153,23 @@ function appArgs(opts: TargetOptions): string[] {
   if (opts.port !== undefined) args.push('--port', String(opts.port));
   if (opts.adminPort !== undefined) args.push('--admin-port', String(opts.adminPort));
   if (opts.host) args.push('--host', opts.host);
-  if (opts.databaseUrl) args.push('--database-url', opts.databaseUrl);
-  if (opts.redisUrl) args.push('--redis-url', opts.redisUrl);
   if (opts.faults && Object.keys(opts.faults).length) args.push('--faults', JSON.stringify(opts.faults));
   if (opts.seedUsers !== undefined) args.push('--seed', String(opts.seedUsers));
   if (opts.logLevel) args.push('--log-level', opts.logLevel);
   args.push(...(opts.extraArgs ?? []));
   return args;
+}
+
+/**
+ * The child's environment: the database and Redis URLs go here, never on its command line,
+ * where every user of the machine can read them (`ps`, /proc/<pid>/cmdline) and from where
+ * they would be quoted in error messages. sample-app reads DATABASE_URL and REDIS_URL.
+ */
+function appEnv(opts: TargetOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env) };
+  if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
+  if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
+  return env;
 }
 
 function commandFor(opts: TargetOptions, root: string): { command: string; args: string[] } {
@@ -282,7 +295,7 @@ export async function startTarget(opts: TargetOptions = {}): Promise<TargetHandl
 
   const child: ChildProcess = spawn(command, fullArgs, {
     cwd: root,
-    env: opts.env ?? process.env,
+    env: appEnv(opts),
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true, // own process group: stop() can reach the embedded PostgreSQL too
   });
@@ -444,7 +457,7 @@ export async function startDetached(opts: DetachedOptions = {}): Promise<TargetS
   const errFd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(command, fullArgs, { cwd: root, env: opts.env ?? process.env, stdio: ['ignore', outFd, errFd], detached: true });
+    child = spawn(command, fullArgs, { cwd: root, env: appEnv(opts), stdio: ['ignore', outFd, errFd], detached: true });
   } finally {
     closeSync(outFd);
     closeSync(errFd);
@@ -483,8 +496,12 @@ export async function startDetached(opts: DetachedOptions = {}): Promise<TargetS
     const text = await fs.readFile(readyFile, 'utf8').catch(() => '');
     for (const line of text.split('\n')) info ??= parseReady(line.trim());
   }
+  // The state file is readable by anyone who can read the project: no password in it.
+  const masked = new Redactor();
   const state: TargetState = {
     ...info,
+    databaseUrl: masked.redactString(info.databaseUrl),
+    redisUrl: info.redisUrl === null ? null : masked.redactString(info.redisUrl),
     pid: pgid ?? info.pid,
     pgid: pgid ?? info.pid,
     startedAt: new Date().toISOString(),

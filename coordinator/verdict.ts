@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { RunStatus } from './exit-codes.ts';
 import type { CheckResult } from './checks/types.ts';
 import type { ScriptError, ThresholdResult } from './k6-run.ts';
+import type { LoadConcurrency } from '../analysis/concurrency.ts';
 
 /**
  * `verdict.json`: the single typed, versioned result of a run. Every reporter renders it.
@@ -30,7 +31,15 @@ export interface K6PhaseResult {
   script: string;
   exitCode: number;
   meaning: string;
-  thresholds: ThresholdResult[];
+  /** Every threshold k6 evaluated: the script's own and those perf injected from gates (`source`). */
+  thresholds: K6ThresholdResult[];
+  /** Every k6 `check()` that ran, per k6 scenario and group, with what decided it (coordinator/k6-checks.ts). */
+  checks?: K6CheckResult[];
+  /** Checks left out of `checks` (a script naming checks by id makes thousands): how many, and their failed evaluations. */
+  checksOmitted?: { count: number; fails: number };
+  /** Set when this scenario did not pass: k6's own record of it (paths relative to the run folder) and
+   *  its console.warn/console.error lines, redacted, distinct lines with their counts. */
+  evidence?: { stdout: string; log: string; console: K6ConsoleLine[]; consoleOmitted?: number };
   scriptErrors: ScriptError[];
   durationMs: number;
   files: Record<string, string>;
@@ -42,15 +51,52 @@ export interface K6PhaseResult {
     /** Per metric, samples that share tags and nanosecond timestamp with another: one InfluxDB point each (only when any do). */
     coincidentByMetric?: Record<string, number>;
     requests: number;
+    /** Requests of the load period (setup and teardown left out) per second of it (analysis/concurrency.ts). */
     requestsPerSec: number;
     errorRate: number;
     droppedIterations: number;
     /** Per-window figures (window start in unix seconds), ramp-up windows flagged. */
     windows: { start: number; requests: number; p95Ms?: number; p99Ms?: number; errorRate: number; rampUp: boolean }[];
+    /** Achieved load per k6 scenario and in all: requests in flight (mean, max), requests/s and
+     *  iterations/s over the load period, and what each scenario asked for (analysis/concurrency.ts). */
+    concurrency?: LoadConcurrency;
   };
   resources?: Record<string, unknown>;
   /** Harness vs k6 on this scenario's own samples, threshold by threshold. */
   consistency?: { metric: string; expression: string; samples: number; harness: { observed?: number; status: string }; k6?: { observed?: number; passed: boolean }; disagreement?: string }[];
+}
+
+/** A k6 threshold as the verdict records it. */
+export interface K6ThresholdResult extends ThresholdResult {
+  /** script: declared in the scenario's own options (k6 decides it, perf checks it had data);
+   *  gate: injected by perf from a gate of perf.config.ts (decided in the gate table). */
+  source?: 'script' | 'gate';
+  /** Samples of the (sub-)metric by k6's summary, for trends and rates (a counter at 0 may be a true zero). */
+  samples?: number;
+  /** A script threshold k6 passed on no sample at all: perf fails it (a threshold on missing data proves nothing). */
+  noData?: boolean;
+}
+
+/** One k6 check (`check(res, { name: fn })`) in one k6 scenario and group. */
+export interface K6CheckResult {
+  name: string;
+  /** k6's `scenario` tag (the scenario inside the script, `default` without a `scenarios` block); absent when only k6's summary knew the check. */
+  k6Scenario?: string;
+  /** k6's group path (`::outer::inner`) when the check ran inside `group()`. */
+  group?: string;
+  passes: number;
+  fails: number;
+  /** passed: no failed evaluation; failed: fails the run; tolerated: failed evaluations that what decides accepts. */
+  status: 'passed' | 'failed' | 'tolerated';
+  /** What decides it: `load.checks.minRate 1`, `load.checks.ignore`, or the thresholds/gates on `checks` that cover it. */
+  decidedBy: string;
+}
+
+/** A console.warn / console.error line of a k6 script (k6 log `source: console`). */
+export interface K6ConsoleLine {
+  level: 'warn' | 'error';
+  message: string;
+  count: number;
 }
 
 export interface PhasePolicy {
@@ -135,15 +181,36 @@ export interface InfluxOutcome {
   firstFailureAt?: string;
 }
 
-export interface GateResult {
-  /** The scenario whose samples were evaluated, for per-scenario figures. */
+/**
+ * One place a gate must hold: one scenario (or all of its scenarios, for a `merge` gate),
+ * and with `groupBy` one value of that tag. The gate's status is its worst part's.
+ */
+export interface GatePart {
+  /** Absent for a `merge` gate (every scenario of the gate together). */
   scenario?: string;
+  /** With `groupBy`: the tag's value (absent: samples without that tag). */
+  group?: string;
+  observed?: number;
+  samples: number;
+  status: 'passed' | 'failed' | 'insufficient-data';
+  note?: string;
+  /** k6's result for the threshold perf injected into this scenario (parts that are a whole scenario only). */
+  k6?: { observed?: number; passed: boolean };
+}
+
+export interface GateResult {
+  /** The scenario of the worst part (the one that decided the gate), when it was one scenario. */
+  scenario?: string;
+  /** With `groupBy`: the tag value of the worst part. */
+  group?: string;
   /** The scenarios the gate is bound to (`scenarios` in its declaration); all when absent. */
   scenarios?: string[];
-  /** k6 threshold key, e.g. `http_req_duration{name:login}`. */
+  /** k6 threshold key, e.g. `http_req_duration{name:login,expected_response:true}`: the gate's
+   *  tags plus what perf adds (`expected_response`, `perf_window`). */
   metric: string;
   expression: string;
   limit: number;
+  /** The worst part's figure and sample count (the ones that decided). */
   observed?: number;
   unit: string;
   samples: number;
@@ -152,9 +219,17 @@ export interface GateResult {
   description?: string;
   /** Why a gate is insufficient or malformed, e.g. "12 sample(s); p(99) needs at least 100". */
   note?: string;
-  /** k6's own evaluation of the same threshold, for comparison. */
+  /** The tag each value of which must hold the gate (`groupBy` in its declaration). */
+  groupBy?: string;
+  /** True when decided over its scenarios' samples merged (`merge: true`). */
+  merged?: boolean;
+  /** `steady`: ramp-up samples excluded; `all`: every sample. */
+  window?: 'steady' | 'all';
+  /** Where the gate had to hold, each with its figure: per scenario (and per tag value). */
+  parts?: GatePart[];
+  /** k6's own evaluation of the same threshold, for comparison (the worst part's scenario). */
   k6?: { observed?: number; passed: boolean };
-  /** Set when harness and k6 disagree beyond HDR precision: a bug, surfaced. */
+  /** Set when harness and k6 disagree beyond HDR precision: the run fails, saying why. */
   disagreement?: string;
 }
 

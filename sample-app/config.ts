@@ -57,6 +57,8 @@ export interface SampleAppOptions {
   jwtSecret?: string;
   /** stderr log level (default 'warn'). */
   logLevel?: LogLevel;
+  /** Test instrumentation: append every token and password the app issues or accepts to this file (issued-secrets.ts). */
+  issuedSecretsLog?: string;
 }
 
 export const DEFAULT_TIMINGS: Readonly<SampleAppTimings> = Object.freeze({
@@ -89,6 +91,7 @@ export interface ResolvedOptions {
   limits: SampleAppLimits;
   jwtSecret: Uint8Array;
   logLevel: LogLevel;
+  issuedSecretsLog: string | null;
 }
 
 export function resolveOptions(options: SampleAppOptions = {}): ResolvedOptions {
@@ -108,6 +111,7 @@ export function resolveOptions(options: SampleAppOptions = {}): ResolvedOptions 
     limits: { ...DEFAULT_LIMITS, ...definedOnly(options.limits) },
     jwtSecret: options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : randomBytes(32),
     logLevel: options.logLevel ?? 'warn',
+    issuedSecretsLog: options.issuedSecretsLog || null,
   };
 }
 
@@ -135,6 +139,7 @@ export const ENV_VARS = {
   SAMPLE_APP_LOGIN_MAX_FAILURES: 'failed logins per account per window',
   SAMPLE_APP_LOGIN_MAX_FAILURES_PER_IP: 'failed logins per IP per window',
   SAMPLE_APP_LOGIN_WINDOW_MS: 'rate-limit window, ms',
+  SAMPLE_APP_ISSUED_SECRETS_LOG: 'tests only: file to append every issued token and password to',
 } as const;
 
 export class ConfigError extends Error {
@@ -163,6 +168,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SampleAppO
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.SAMPLE_APP_REDIS_PREFIX || undefined,
     jwtSecret: env.SAMPLE_APP_JWT_SECRET || undefined,
+    issuedSecretsLog: env.SAMPLE_APP_ISSUED_SECRETS_LOG || undefined,
     timings: {
       accessTokenTtlSec: intVar(env, 'SAMPLE_APP_ACCESS_TOKEN_TTL', problems),
       refreshTokenTtlSec: intVar(env, 'SAMPLE_APP_REFRESH_TOKEN_TTL', problems),

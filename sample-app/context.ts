@@ -6,6 +6,7 @@ import type { ResolvedOptions } from './config.ts';
 import { HttpError } from './errors.ts';
 import type { FaultController } from './faults.ts';
 import type { Logger } from './logger.ts';
+import type { IssuedSecrets } from './issued-secrets.ts';
 import type { Mailbox } from './mailbox.ts';
 import type { LoginRateLimiter } from './rate-limit.ts';
 import type { Store } from './store.ts';
@@ -20,6 +21,8 @@ export interface AppContext {
   tokens: TokenService;
   limiter: LoginRateLimiter;
   mailbox: Mailbox;
+  /** Test instrumentation: records credentials when the instance was asked to (issued-secrets.ts). */
+  issued: IssuedSecrets;
   version: string;
   storage: 'embedded' | 'external';
   /** Set once the server listens (links in e-mails). */

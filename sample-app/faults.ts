@@ -53,6 +53,28 @@ export interface Faults {
   brokenPageScript: boolean;
   /** Dashboard pages render for signed-out visitors instead of redirecting to /login. */
   dashboardNoRedirect: boolean;
+  /** Delay (ms) added to an API request that arrives while more than `contentionAbove` API
+   *  requests (itself included) are in flight: a contention bug (a pool too small, a lock held
+   *  across an await) that only shows under real concurrency. 0 = off. */
+  contentionLatencyMs: number;
+  /** The in-flight count `contentionLatencyMs` needs to exceed. */
+  contentionAbove: number;
+  /** Share (0..1) of brand-kit creations (POST /brand-kits) answered 201 with the new kit whose
+   *  row is never stored (the insert is rolled back after the answer was built): a lost write. */
+  lostWriteRate: number;
+  /** Share (0..1) of brand-kit creations stored twice (a second row, same content, another id,
+   *  like a retried insert); the answer names the first: a duplicate row. */
+  duplicateWriteRate: number;
+  /** Delay (ms) before every HTML page is sent (a page that got slow: first paint and load move
+   *  by that much). Static files, the API and /health are not delayed. */
+  slowPageMs: number;
+  /** The one API route `endpointErrorRate` fails, as `METHOD /path` with the route's own
+   *  parameters (`PATCH /brand-kits/:id`); null = off. */
+  endpointErrorRoute: string | null;
+  /** Share (0..1) of that route's requests answered 500 `{"error":"injected_fault"}`, evenly
+   *  spread (every 1/rate-th request, counted from when the fault was set): a deterministic
+   *  share, so a test of it is not a matter of luck. */
+  endpointErrorRate: number;
 }
 
 export type FaultName = keyof Faults;
@@ -73,6 +95,13 @@ export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   dependencyDown: null,
   brokenPageScript: false,
   dashboardNoRedirect: false,
+  contentionLatencyMs: 0,
+  contentionAbove: 0,
+  lostWriteRate: 0,
+  duplicateWriteRate: 0,
+  slowPageMs: 0,
+  endpointErrorRoute: null,
+  endpointErrorRate: 0,
 });
 
 const MAX_DELAY_MS = 120_000;
@@ -100,6 +129,16 @@ const patchSchema = z
     dependencyDown: z.enum(['database', 'redis']).nullable(),
     brokenPageScript: z.boolean(),
     dashboardNoRedirect: z.boolean(),
+    contentionLatencyMs: delay,
+    contentionAbove: z.number().int().min(0).max(100_000),
+    lostWriteRate: fraction,
+    duplicateWriteRate: fraction,
+    slowPageMs: delay,
+    endpointErrorRoute: z
+      .string()
+      .regex(/^(GET|POST|PUT|PATCH|DELETE) \/\S*$/, 'must be "METHOD /route", e.g. "PATCH /brand-kits/:id"')
+      .nullable(),
+    endpointErrorRate: fraction,
   })
   .partial();
 
@@ -181,19 +220,42 @@ export class FaultController {
   merge(patch: unknown): Readonly<Faults> {
     const parsed = parseFaultsPatch(patch);
     this.#current = Object.freeze({ ...this.#current, ...parsed });
+    this.#endpointShare = 0;
     return this.#current;
   }
 
   /** Switches every fault off. */
   reset(): Readonly<Faults> {
     this.#current = NO_FAULTS;
+    this.#endpointShare = 0;
     return this.#current;
   }
 
-  /** Whether any API-request fault (latency, tail, error) is on: the hot path's fast exit. */
+  /** `endpointErrorRate` accumulated over the route's requests since the fault was set: a
+   *  request fails each time it reaches 1 (so exactly ⌊n·rate⌋ of n fail). */
+  #endpointShare = 0;
+
+  /** Whether this request of `route` (`METHOD /route`) is one the endpoint fault fails. */
+  failsEndpoint(route: string): boolean {
+    const f = this.#current;
+    if (f.endpointErrorRate <= 0 || f.endpointErrorRoute !== route) return false;
+    this.#endpointShare += f.endpointErrorRate;
+    if (this.#endpointShare < 1 - 1e-9) return false;
+    this.#endpointShare -= 1;
+    return true;
+  }
+
+  /** Whether any API-request fault (latency, tail, error, contention, endpoint error) is on: the hot path's fast exit. */
   get touchesApi(): boolean {
     const f = this.#current;
-    return f.latencyMs > 0 || (f.tailLatencyMs > 0 && f.tailFraction > 0) || f.errorRate > 0;
+    return f.latencyMs > 0 || (f.tailLatencyMs > 0 && f.tailFraction > 0) || f.errorRate > 0 || f.contentionLatencyMs > 0 || (f.endpointErrorRate > 0 && f.endpointErrorRoute !== null);
+  }
+
+  /** The contention delay (ms) for an API request that arrives with `inFlight` API requests in
+   *  flight, itself included: `contentionLatencyMs` above `contentionAbove`, else 0. */
+  contentionDelayMs(inFlight: number): number {
+    const f = this.#current;
+    return f.contentionLatencyMs > 0 && inFlight > f.contentionAbove ? f.contentionLatencyMs : 0;
   }
 
   /** The delay (ms) to add to this API request. */

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { buildApp } from './app.ts';
+import { buildApp, type RouteInfo } from './app.ts';
 import { startAdminServer } from './admin.ts';
 import { redactUrl, resolveOptions, type SampleAppOptions } from './config.ts';
 import type { AppContext } from './context.ts';
@@ -21,6 +21,7 @@ import { Mailbox } from './mailbox.ts';
 import { appVersion } from './paths.ts';
 import { LoginRateLimiter } from './rate-limit.ts';
 import { migrate } from './schema.ts';
+import { IssuedSecrets } from './issued-secrets.ts';
 import { cleanup, seed, SEED_PASSWORD, type CleanupReport, type SeedUser } from './seed.ts';
 import { MemoryStore } from './store-memory.ts';
 import type { Store } from './store.ts';
@@ -34,6 +35,10 @@ export { SEED_PASSWORD, seedUserEmail, seedUserId, seedKitId, seedUsers, type Se
 export { RLS_ROLE, USER_OWNED_TABLES, MAX_BRAND_KITS_PER_USER } from './schema.ts';
 export { RUN_PLAN, type AgentEvent } from './ws-agent.ts';
 export { TOKEN_COOKIE } from './tokens.ts';
+export type { RouteInfo } from './app.ts';
+
+/** Pending connections the API/WebSocket server's accept queue holds (listen() below says why). */
+const LISTEN_BACKLOG = 4096;
 
 export interface SampleAppHandle {
   /** http://127.0.0.1:<port> — the API */
@@ -60,6 +65,8 @@ export interface SampleAppHandle {
   /** Merges a patch (validated; throws FaultValidationError) and returns the new faults. */
   setFaults(patch: FaultsPatch): Readonly<Faults>;
   resetFaults(): Readonly<Faults>;
+  /** Every route the API server registered (method, path with `:params`, `api` or `app` scope). */
+  routes: readonly RouteInfo[];
   /** Deletes non-seed data (see seed.ts). */
   cleanup(): Promise<CleanupReport>;
   /** Graceful shutdown; idempotent. */
@@ -122,6 +129,8 @@ export async function startSampleApp(options: SampleAppOptions = {}): Promise<Sa
     const seeded = await seed(pool, opts.seedUsers, log);
 
     const mailbox = new Mailbox();
+    const issued = new IssuedSecrets(opts.issuedSecretsLog);
+    if (opts.seedUsers > 0) issued.record('password', SEED_PASSWORD);
     const jobs = new JobRunner(pool, store, opts.timings.jobStepMs, log, faults);
     const ctx: AppContext = {
       options: opts,
@@ -129,13 +138,14 @@ export async function startSampleApp(options: SampleAppOptions = {}): Promise<Sa
       pool,
       store,
       faults,
-      tokens: new TokenService(opts.jwtSecret, opts.timings.accessTokenTtlSec, store),
+      tokens: new TokenService(opts.jwtSecret, opts.timings.accessTokenTtlSec, store, (kind, token) => issued.record(kind, token)),
       limiter: new LoginRateLimiter(store, {
         maxPerAccount: opts.limits.loginMaxFailures,
         maxPerIp: opts.limits.loginMaxFailuresPerIp,
         windowMs: opts.timings.loginWindowMs,
       }),
       mailbox,
+      issued,
       version: appVersion(),
       storage: db.storage,
       baseUrl: '',
@@ -144,10 +154,14 @@ export async function startSampleApp(options: SampleAppOptions = {}): Promise<Sa
     jobs.start();
     opened.push({ name: 'job runner', close: () => jobs.stop() });
 
-    const { app, agent } = await buildApp(ctx);
+    const { app, agent, routes } = await buildApp(ctx);
     opened.push({ name: 'API server', close: () => app.close() });
     opened.push({ name: 'agent runs', close: () => agent.stop() });
-    await app.listen({ host: opts.host, port: opts.port });
+    // Backlog: at 1,000 agent users the clients reconnect every few hundred ms, and hundreds of
+    // connections can arrive while the event loop is busy for a moment. Node's default (511)
+    // then overflows the kernel's accept queue; the dropped clients retransmit after 1 s, 3 s:
+    // handshakes of seconds on an idle target. The kernel caps it at net.core.somaxconn.
+    await app.listen({ host: opts.host, port: opts.port, backlog: LISTEN_BACKLOG });
     const baseUrl = `http://${urlHost(opts.host)}:${listenPort(app)}`;
     ctx.baseUrl = baseUrl;
 
@@ -197,6 +211,7 @@ export async function startSampleApp(options: SampleAppOptions = {}): Promise<Sa
       getFaults: () => faults.current,
       setFaults: (patch) => faults.merge(patch),
       resetFaults: () => faults.reset(),
+      routes,
       cleanup: () => {
         mailbox.clear();
         return cleanup(pool, store, opts.seedUsers, log);

@@ -12,7 +12,7 @@
 //   anything else             404 page (HTML for browsers, JSON for API clients)
 // Dashboard pages answer 302 → /login?next=<path> without a live session (cookie or Bearer).
 // Key elements carry data-testid attributes (listed in README.md).
-// Faults: `brokenPageScript` adds a script that throws; `dashboardNoRedirect` renders dashboard
+// Faults: `slowPageMs` delays every HTML answer; `brokenPageScript` adds a script that throws; `dashboardNoRedirect` renders dashboard
 // pages for signed-out visitors. Pages are exempt from the latency and error faults.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from './context.ts';
@@ -94,6 +94,14 @@ export function registerPages(app: FastifyInstance, ctx: AppContext): void {
     void reply.code(302).header('location', `/login?next=${encodeURIComponent(request.url)}`).header('cache-control', 'no-store').send();
     return { user: null, redirected: true };
   };
+
+  // FAULT slowPageMs: every HTML answer waits before it is sent (callback hook: the check is
+  // one field read on every other request).
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    const ms = ctx.faults.current.slowPageMs;
+    if (ms > 0 && String(reply.getHeader('content-type') ?? '').startsWith('text/html')) setTimeout(() => done(null, payload), ms);
+    else done(null, payload);
+  });
 
   app.get('/static/app.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(APP_JS));
   app.get('/static/app.css', async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(APP_CSS));

@@ -62,6 +62,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: AppContext): void 
     },
     async (request, reply) => {
       const { email: address, password, name } = request.body;
+      ctx.issued.record('password', password);
       const passwordHash = await hashPassword(password);
       const { rows } = await ctx.pool.query<UserRow>(
         `INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING ${USER_COLUMNS}`,
@@ -82,6 +83,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: AppContext): void 
     },
     async (request, reply) => {
       const { email: address, password } = request.body;
+      ctx.issued.record('password', password);
       const limit = await ctx.limiter.check(address, request.ip);
       if (limit.limited) {
         throw new HttpError(429, 'too_many_attempts', `too many failed logins for this ${limit.scope}; retry in ${limit.retryAfterSec} s`, {
@@ -148,6 +150,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: AppContext): void 
       const user = rows[0];
       if (user) {
         const token = randomBytes(24).toString('base64url');
+        ctx.issued.record('reset_token', token);
         await ctx.store.putOnce(`reset:${sha256(token)}`, user.id, RESET_TTL_MS);
         ctx.mailbox.send({ to: user.email, subject: 'Reset your password', link: `${ctx.baseUrl}/reset-password?token=${token}` });
         void audit(ctx.pool, ctx.log, { userId: user.id, action: 'auth.reset_requested', requestId: request.id });
@@ -166,6 +169,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: AppContext): void 
     async (request, reply) => {
       const userId = await ctx.store.takeOnce(`reset:${sha256(request.body.token)}`);
       if (!userId) throw new HttpError(400, 'invalid_token', 'the reset link is invalid, expired or already used');
+      ctx.issued.record('password', request.body.password);
       const passwordHash = await hashPassword(request.body.password);
       await ctx.pool.query('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, passwordHash]);
       void audit(ctx.pool, ctx.log, { userId, action: 'auth.password_reset', requestId: request.id });

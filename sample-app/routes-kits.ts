@@ -9,8 +9,9 @@
 // An unknown id, a malformed id and another user's id all answer 404 (never 403: the answer
 // must not reveal that someone else's kit exists).
 //
-// Faults served here (faults.ts): `slowQueryMs` adds pg_sleep to the list query, and
-// `crossUserLeak` makes the list read its owner from a variable shared by all requests.
+// Faults served here (faults.ts): `slowQueryMs` adds pg_sleep to the list query,
+// `crossUserLeak` makes the list read its owner from a variable shared by all requests, and on
+// creation `lostWriteRate` answers 201 for a kit it rolls back, `duplicateWriteRate` stores it twice.
 import type { FastifyInstance } from 'fastify';
 import type { DatabaseError } from 'pg';
 import { currentUser, requireAuth, type AppContext } from './context.ts';
@@ -64,10 +65,31 @@ export function registerBrandKitRoutes(app: FastifyInstance, ctx: AppContext): v
     async (request, reply) => {
       const { userId } = currentUser(request);
       const { name: kitName, colors: kitColors = [], fonts: kitFonts = [] } = request.body;
+      const faults = ctx.faults.current;
+      const values = [userId, kitName.trim(), kitColors, kitFonts];
       try {
+        if (faults.lostWriteRate > 0 && Math.random() < faults.lostWriteRate) {
+          // FAULT lostWriteRate: the row is inserted (ids, defaults and triggers are real), the
+          // answer built from it, and the transaction rolled back: 201 for a write never stored.
+          const client = await ctx.pool.connect();
+          try {
+            await client.query('BEGIN');
+            const { rows } = await client.query<BrandKitRow>(`INSERT INTO brand_kits (user_id, name, colors, fonts) VALUES ($1, $2, $3, $4) RETURNING ${BRAND_KIT_COLUMNS}`, values);
+            await client.query('ROLLBACK');
+            return reply.code(201).send(brandKitJson(rows[0]!));
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          } finally {
+            client.release();
+          }
+        }
+        // FAULT duplicateWriteRate: the same kit inserted twice in one statement (a retried
+        // insert); the answer names the first row.
+        const copies = faults.duplicateWriteRate > 0 && Math.random() < faults.duplicateWriteRate ? 2 : 1;
         const { rows } = await ctx.pool.query<BrandKitRow>(
-          `INSERT INTO brand_kits (user_id, name, colors, fonts) VALUES ($1, $2, $3, $4) RETURNING ${BRAND_KIT_COLUMNS}`,
-          [userId, kitName.trim(), kitColors, kitFonts],
+          `INSERT INTO brand_kits (user_id, name, colors, fonts) SELECT $1, $2, $3, $4 FROM generate_series(1, $5::int) RETURNING ${BRAND_KIT_COLUMNS}`,
+          [...values, copies],
         );
         return reply.code(201).send(brandKitJson(rows[0]!));
       } catch (error) {

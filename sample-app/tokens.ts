@@ -34,10 +34,14 @@ export class TokenService {
   readonly #accessTtlSec: number;
   readonly #store: Store;
 
-  constructor(secret: Uint8Array, accessTtlSec: number, store: Store) {
+  readonly #onIssue: (kind: 'access_token' | 'refresh_token', token: string) => void;
+
+  /** `onIssue` sees every token issued (test instrumentation: issued-secrets.ts). */
+  constructor(secret: Uint8Array, accessTtlSec: number, store: Store, onIssue: (kind: 'access_token' | 'refresh_token', token: string) => void = () => undefined) {
     this.#secret = secret;
     this.#accessTtlSec = accessTtlSec;
     this.#store = store;
+    this.#onIssue = onIssue;
   }
 
   /** Issues a pair; `refreshJti` must be what the store holds for the session. */
@@ -61,6 +65,8 @@ export class TokenService {
         .setExpirationTime(Math.floor(sessionExpiresAt / 1000))
         .sign(this.#secret),
     ]);
+    this.#onIssue('access_token', accessToken);
+    this.#onIssue('refresh_token', refreshToken);
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.#accessTtlSec };
   }
 
@@ -100,6 +106,7 @@ export class TokenService {
       .setIssuedAt(now - 120)
       .setExpirationTime(now - 60)
       .sign(this.#secret);
+    this.#onIssue('access_token', token);
     return { token, expiredAt: (now - 60) * 1000 };
   }
 }

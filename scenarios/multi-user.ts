@@ -1,5 +1,7 @@
 // multi-user: N concurrent users, each authenticated as themselves, doing the real journey:
-// brand kits CRUD, then a generation job from create to its result asset. Every response
+// brand kits CRUD, then a generation job from create to its result asset. Journeys start on
+// the profile's beat (scenarios/lib/profiles.ts): all N users send their first request at
+// the same instant, so the service has N requests in flight at once at each beat. Every response
 // is checked to hold only the caller's own data (`data_isolation`, gated at 100 %), and
 // every resource created is counted so the database can be reconciled after load.
 import { sleep } from 'k6';
@@ -8,7 +10,7 @@ import { currentSession, type Session } from './lib/auth.ts';
 import { expectStatus, expectThat } from './lib/checks.ts';
 import { api, json } from './lib/http.ts';
 import { dataIsolation, jobCompleted, resourcesCreated, resourcesDeleted } from './lib/metrics.ts';
-import { userJourneyScenario } from './lib/profile.ts';
+import { userJourneyScenario, waitForBeat } from './lib/profile.ts';
 
 export const options: Options = {
   scenarios: {
@@ -52,6 +54,8 @@ function ownedByMe(items: { userId: string }[], me: Session): boolean {
 export function journey(): void {
   let me = currentSession();
   if (!me) return;
+  // Every user starts the journey on the same beat: --users requests in flight at once.
+  const onBeat = waitForBeat();
 
   // Brand kit: create → list (all mine) → read → update.
   let res = api('POST', '/brand-kits', { name: 'brand_kits_create', token: me.accessToken, body: { name: `Kit ${Date.now()}`, colors: ['#112233', '#aabbcc'], fonts: ['Inter'] } });
@@ -110,7 +114,6 @@ export function journey(): void {
   // Keep under the 10-kits-per-user limit: the journey cleans up its kit.
   res = api('DELETE', `/brand-kits/${kit.id}`, { name: 'brand_kits_delete', token: me.accessToken });
   if (expectStatus(res, 204, 'delete brand kit')) resourcesDeleted.add(1, { kind: 'kit' });
-
-  // Think time between journeys, as a person would pause.
-  sleep(0.2);
+  // Think time: the wait for the next beat (at the top), or without a beat a pause, as a person would.
+  if (!onBeat) sleep(0.2);
 }

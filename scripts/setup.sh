@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use (the service clients that scripts/services.sh calls, and the
 # Chromium the front-end phases drive: perf never downloads a browser; InfluxDB 1.x, which the
-# InfluxDB tests start on their own, and docker-compose, which validates docker-compose.perf.yml; wrk, which bench/sample-app.ts drives).
-APT_PACKAGES=(postgresql-client redis-tools chromium influxdb influxdb-client docker-compose wrk)
+# InfluxDB tests start on their own, and docker-compose, which validates docker-compose.perf.yml; wrk, which bench/sample-app.ts drives;
+# unzip, the independent reader the trace-redaction tests check perf's rewritten zips with).
+APT_PACKAGES=(postgresql-client redis-tools chromium influxdb influxdb-client docker-compose wrk unzip)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -20,5 +21,8 @@ fi
 
 bash scripts/services.sh
 npm ci --no-audit --no-fund
-# k6: found via K6_BIN, .tools/bin or PATH; otherwise built from its Go module (minutes).
+# k6, a stock k6 v2 perf runs as a separate program: found via K6_BIN, then PATH, then
+# .tools/bin; otherwise, the last resort, `go install go.k6.io/k6/v2@<pinned>` into .tools/bin
+# (minutes; the message names the other ways: package manager, release binaries, grafana/k6).
+# A .tools/bin/k6 built by an older perf with its own output compiled in is replaced.
 node bin/perf.js k6 install

@@ -3,10 +3,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
-import { evaluateGates, gatesToThresholds, thresholdExpression, thresholdKey } from '../analysis/gates.ts';
+import { crossCheck, decideGate, evaluateGates, gatesToThresholds, minSamplesForRate, thresholdExpression, thresholdKey } from '../analysis/gates.ts';
 import { add, createLatencyHistogramUs, decodeHistogram, encodeHistogram, minSamplesForPercentile, percentileMs, recordMs, RELATIVE_PRECISION, statsMs } from '../analysis/histogram.ts';
 import { CsvIngest, ingestK6Csv } from '../analysis/k6-csv.ts';
-import type { MetricType } from '../analysis/metric-store.ts';
+import { MetricStore, type MetricType } from '../analysis/metric-store.ts';
 import { gateSchema } from '../coordinator/config-schema.ts';
 import { tempDir } from './helpers.ts';
 
@@ -160,10 +160,11 @@ describe('gates', () => {
 
   test('one declaration → k6 thresholds', () => {
     const gates = [gate({ metric: 'http_req_duration', tags: { name: 'login' }, stat: 'p(95)', limit: 300 }), gate({ metric: 'http_req_failed', stat: 'rate', limit: 0.01, abortOnFail: true })];
-    assert.equal(thresholdKey(gates[0]!), 'http_req_duration{name:login}');
+    // Latency counts successful responses only, unless the gate says responses: 'all'.
+    assert.equal(thresholdKey(gates[0]!), 'http_req_duration{name:login,expected_response:true}');
     assert.equal(thresholdExpression(gates[0]!), 'p(95)<300');
     assert.deepEqual(gatesToThresholds(gates), {
-      'http_req_duration{name:login}': ['p(95)<300'],
+      'http_req_duration{name:login,expected_response:true}': ['p(95)<300'],
       http_req_failed: [{ threshold: 'rate<0.01', abortOnFail: true }],
     });
   });
@@ -189,20 +190,158 @@ describe('gates', () => {
 
   test('too few samples for the percentile → insufficient-data (unless allowed); no samples at all too', () => {
     const store = storeWith(50);
-    const [p99, allowed, p95, missing] = evaluateGates(
+    // Samples 1..50 ms: p99 = 50 ms holds a 1000 ms limit and crosses a 40 ms one.
+    const [p99, allowed, allowedOver, p95, missing] = evaluateGates(
       [
         gate({ metric: 'http_req_duration', stat: 'p(99)', limit: 1000 }),
         gate({ metric: 'http_req_duration', stat: 'p(99)', limit: 1000, allowInsufficientData: true }),
+        gate({ metric: 'http_req_duration', stat: 'p(99)', limit: 40, allowInsufficientData: true }),
         gate({ metric: 'http_req_duration', stat: 'p(95)', limit: 1000 }),
         gate({ metric: 'data_isolation', stat: 'rate', op: '>=', limit: 1 }),
       ],
       store,
     );
     assert.equal(p99!.status, 'insufficient-data');
-    assert.match(p99!.note!, /50 sample\(s\); p\(99\) needs at least 100/);
+    assert.match(p99!.note!, /50 sample\(s\); p\(99\) needs at least 100 \(1\/\(1 − 0\.99\)\)/);
+    // The flag is what passes it (the same gate without it is insufficient, above), and only
+    // while the figure holds: too few samples that already cross the limit fail, flag or not.
     assert.equal(allowed!.status, 'passed');
+    assert.match(allowed!.note!, /50 sample\(s\); p\(99\) needs at least 100/);
+    assert.equal(allowedOver!.status, 'failed');
+    near(allowedOver!.observed, 50);
     assert.equal(p95!.status, 'passed');
     assert.equal(missing!.status, 'insufficient-data');
     assert.equal(missing!.samples, 0);
+  });
+});
+
+/** A store with samples of `metric` under exact tag sets: [tags, values][]. */
+function storeOf(metric: string, sets: [Record<string, string>, number[]][]): MetricStore {
+  const store = new MetricStore(new Map([...types, ['http_req_failed', 'rate'], ['job_completed', 'rate']]));
+  for (const [tags, values] of sets) {
+    const s = store.seriesFor(`${metric}|${JSON.stringify(tags)}`, metric, () => tags);
+    for (const v of values) store.record(s, 1700000000, v);
+  }
+  return store;
+}
+const times = (n: number, v: number) => Array.from({ length: n }, () => v);
+const ok = { expected_response: 'true' };
+
+describe('where a gate holds', () => {
+  test('per scenario by default: a slow scenario fails the gate though merged it would pass; merge: true merges', () => {
+    const stores = new Map([
+      ['fast', storeOf('http_req_duration', [[ok, times(1900, 10)]])],
+      ['slow', storeOf('http_req_duration', [[ok, times(100, 500)]])],
+    ]);
+    const perScenario = decideGate(gate({ metric: 'http_req_duration', stat: 'p(95)', limit: 300, scenarios: ['fast', 'slow'] }), stores);
+    assert.equal(perScenario.status, 'failed');
+    assert.equal(perScenario.scenario, 'slow');
+    near(perScenario.observed, 500);
+    assert.equal(perScenario.samples, 100);
+    assert.deepEqual(perScenario.parts!.map((p) => [p.scenario, p.status, p.samples]), [['fast', 'passed', 1900], ['slow', 'failed', 100]]);
+    near(perScenario.parts![0]!.observed, 10);
+    const merged = decideGate(gate({ metric: 'http_req_duration', stat: 'p(95)', limit: 300, scenarios: ['fast', 'slow'], merge: true }), stores);
+    assert.equal(merged.status, 'passed');
+    assert.equal(merged.merged, true);
+    assert.deepEqual(merged.parts!.map((p) => [p.scenario, p.samples]), [[undefined, 2000]]);
+  });
+
+  test('bound scenarios that ran must have samples; unbound gates hold where the metric was measured; none ran: not-run', () => {
+    const stores = new Map([
+      ['api', storeOf('http_req_duration', [[ok, times(100, 10)]])],
+      ['ws', storeOf('ws_time_to_first_event', [[{}, times(100, 10)]])],
+    ]);
+    const unbound = decideGate(gate({ metric: 'http_req_duration', stat: 'p(95)', limit: 300 }), stores);
+    assert.deepEqual([unbound.status, unbound.parts!.map((p) => p.scenario)], ['passed', ['api']]);
+    const bound = decideGate(gate({ metric: 'http_req_duration', stat: 'p(95)', limit: 300, scenarios: ['api', 'ws'] }), stores);
+    assert.deepEqual([bound.status, bound.scenario, bound.samples], ['insufficient-data', 'ws', 0]);
+    assert.match(bound.note!, /^ws: 0 sample/);
+    assert.equal(decideGate(gate({ metric: 'http_req_duration', stat: 'p(95)', limit: 300, scenarios: ['other'] }), stores).status, 'not-run');
+    assert.equal(decideGate(gate({ metric: 'job_completed', stat: 'rate', op: '>=', limit: 1 }), stores).status, 'insufficient-data');
+  });
+
+  test('groupBy: one endpoint failing 3 % fails the gate while the whole API stays under 1 %', () => {
+    const fails = (n: number, failed: number) => Array.from({ length: n }, (_, i) => (i < failed ? 1 : 0));
+    const store = storeOf('http_req_failed', [
+      [{ name: 'list' }, fails(1000, 0)],
+      [{ name: 'update' }, fails(100, 3)],
+      [{ name: 'login' }, fails(15, 0)],
+      [{}, fails(200, 0)],
+    ]);
+    const stores = new Map([['journey', store]]);
+    const overall = decideGate(gate({ metric: 'http_req_failed', stat: 'rate', limit: 0.01 }), stores);
+    assert.equal(overall.status, 'passed');
+    assert.ok(overall.observed! < 0.01);
+    const grouped = decideGate(gate({ metric: 'http_req_failed', stat: 'rate', limit: 0.01, groupBy: 'name' }), stores);
+    assert.deepEqual([grouped.status, grouped.group, grouped.observed, grouped.samples], ['failed', 'update', 0.03, 100]);
+    assert.equal(grouped.groupBy, 'name');
+    assert.deepEqual(
+      grouped.parts!.map((p) => [p.group, p.status, p.samples]),
+      [['list', 'passed', 1000], ['login', 'insufficient-data', 15], ['update', 'failed', 100], [undefined, 'passed', 200]],
+    );
+    assert.match(grouped.parts!.find((p) => p.group === 'login')!.note!, /15 sample\(s\); rate<0\.01 needs at least 100/);
+    // Without the failing endpoint the login group's 15 samples decide: insufficient, unless allowed.
+    const healthy = new Map([['journey', storeOf('http_req_failed', [[{ name: 'list' }, fails(1000, 0)], [{ name: 'login' }, fails(15, 0)]])]]);
+    assert.equal(decideGate(gate({ metric: 'http_req_failed', stat: 'rate', limit: 0.01, groupBy: 'name' }), healthy).status, 'insufficient-data');
+    assert.equal(decideGate(gate({ metric: 'http_req_failed', stat: 'rate', limit: 0.01, groupBy: 'name', allowInsufficientData: true }), healthy).status, 'passed');
+    // k6 gets the gate's threshold without the grouping.
+    assert.deepEqual(gatesToThresholds([gate({ metric: 'http_req_failed', stat: 'rate', limit: 0.01, groupBy: 'name' })]), { http_req_failed: ['rate<0.01'] });
+    assert.throws(() => gate({ metric: 'http_req_failed', stat: 'rate', limit: 0.01, groupBy: 'name', tags: { name: 'x' } }), /also a tag filter/);
+  });
+});
+
+describe('samples a gate counts', () => {
+  test('rate gates need 1/min(L, 1 − L) samples to pass; samples that cross the limit fail however few', () => {
+    assert.deepEqual([0.01, 0.999, 0.99, 0.5, 1, 0].map(minSamplesForRate), [100, 1000, 100, 2, 1, 1]);
+    const stores = (values: number[]) => new Map([['s', storeOf('job_completed', [[{}, values]])]]);
+    const few = decideGate(gate({ metric: 'job_completed', stat: 'rate', op: '>=', limit: 0.999 }), stores(times(15, 1)));
+    assert.deepEqual([few.status, few.observed], ['insufficient-data', 1]);
+    assert.match(few.note!, /15 sample\(s\); rate>=0\.999 needs at least 1000 \(1\/\(1 − 0\.999\)\)/);
+    const enough = decideGate(gate({ metric: 'job_completed', stat: 'rate', op: '>=', limit: 0.999 }), stores(times(1000, 1)));
+    assert.equal(enough.status, 'passed');
+    const crossed = decideGate(gate({ metric: 'job_completed', stat: 'rate', op: '>=', limit: 0.999 }), stores([...times(14, 1), 0]));
+    assert.equal(crossed.status, 'failed');
+    // "Always" needs one sample.
+    assert.equal(decideGate(gate({ metric: 'job_completed', stat: 'rate', op: '>=', limit: 1 }), stores([1])).status, 'passed');
+  });
+
+  test('latency counts expected responses by default (fast errors cannot hide slow successes); responses: all counts every one', () => {
+    const stores = new Map([['s', storeOf('http_req_duration', [[{ expected_response: 'true' }, times(40, 400)], [{ expected_response: 'false' }, times(960, 1)]])]]);
+    const expected = decideGate(gate({ metric: 'http_req_duration', stat: 'p(95)', limit: 300 }), stores);
+    assert.deepEqual([expected.status, expected.samples, expected.metric], ['failed', 40, 'http_req_duration{expected_response:true}']);
+    const all = decideGate(gate({ metric: 'http_req_duration', stat: 'p(95)', limit: 300, responses: 'all' }), stores);
+    assert.deepEqual([all.status, all.samples, all.metric], ['passed', 1000, 'http_req_duration']);
+    // Not a latency metric: no filter added.
+    assert.equal(thresholdKey(gate({ metric: 'http_req_failed', stat: 'rate', limit: 0.01 })), 'http_req_failed');
+  });
+
+  test("window: 'steady' counts only samples tagged perf_window=steady, and k6's threshold names the same tag", () => {
+    const stores = new Map([['s', storeOf('http_req_duration', [[{ ...ok, perf_window: 'ramp-up' }, times(50, 900)], [{ ...ok, perf_window: 'steady' }, times(100, 20)], [ok, times(3, 900)]])]]);
+    const steady = gate({ metric: 'http_req_duration', stat: 'p(95)', limit: 300, window: 'steady' });
+    assert.equal(thresholdKey(steady), 'http_req_duration{expected_response:true,perf_window:steady}');
+    const r = decideGate(steady, stores);
+    assert.deepEqual([r.status, r.samples, r.window], ['passed', 100, 'steady']);
+    const all = decideGate(gate({ metric: 'http_req_duration', stat: 'p(95)', limit: 300 }), stores);
+    assert.deepEqual([all.status, all.samples], ['failed', 153]);
+    assert.throws(() => gate({ metric: 'http_req_duration', stat: 'p(95)', limit: 300, window: 'steady', tags: { perf_window: 'x' } }), /perf sets perf_window/);
+  });
+});
+
+describe('k6 against perf on the same samples', () => {
+  const g = gate({ metric: 'http_req_failed', stat: 'rate', limit: 0.01 });
+  const store = storeOf('http_req_failed', [[{}, [...times(990, 0), ...times(10, 1)]]]);
+  test('agreeing results: no disagreement', () => {
+    const [c] = crossCheck([g], [{ metric: 'http_req_failed', expression: 'rate<0.01', passed: false, observed: 0.01 }], store, true);
+    assert.equal(c!.disagreement, undefined);
+    assert.deepEqual(c!.k6, { observed: 0.01, passed: false });
+    assert.deepEqual(c!.harness, { observed: 0.01, status: 'failed' });
+  });
+  test('a different value or verdict, or no k6 result for an injected threshold, is a disagreement that says why', () => {
+    const [c] = crossCheck([g], [{ metric: 'http_req_failed', expression: 'rate<0.01', passed: true, observed: 0 }], store, true);
+    assert.match(c!.disagreement!, /harness and k6 disagree on http_req_failed rate<0\.01: harness 0\.01 over 1000 sample\(s\) \(fail\) vs k6 0 \(pass\)/);
+    const [missing] = crossCheck([g], [], store, true);
+    assert.match(missing!.disagreement!, /k6 reported no result for the threshold http_req_failed rate<0\.01 that perf injected, while perf counted 1000 sample/);
+    // k6 stopped early (no summary): nothing to compare, not a disagreement.
+    assert.equal(crossCheck([g], [], store, false)[0]!.disagreement, undefined);
   });
 });

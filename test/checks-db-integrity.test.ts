@@ -5,7 +5,7 @@ import { dbIntegrityChecks, normalizeType, typeMatches } from '../coordinator/ch
 import type { SqlEvidence } from '../coordinator/checks/types.ts';
 import { credentialsFor } from '../coordinator/checks/users.ts';
 import perfConfig from '../perf.config.ts';
-import { assertNoSecrets, byName, deleteRunUsers, newRun, runCheck, startTestApp, testConfig, withDb, type CheckRun, type TestApp } from './checks-helpers.ts';
+import { assertNoSecrets, assertPassed, assertSkipped, byName, deleteRunUsers, newRun, runCheck, startTestApp, testConfig, withDb, type CheckRun, type TestApp } from './checks-helpers.ts';
 
 /** Failed, with every expected phrase in its message, and SQL evidence carrying the correlation id. */
 function assertFailedWith(r: CheckRun, phrases: (string | RegExp)[], what: string): void {
@@ -44,7 +44,7 @@ describe('db-integrity checks', () => {
     const checks = dbIntegrityChecks(testConfig(perfConfig));
     assert.deepEqual(
       checks.map((c) => c.name),
-      ['db_tables_columns', 'db_indexes', 'db_foreign_keys', 'db_check_constraints', 'db_triggers', 'db_trigger_updated_at', 'db_functions', 'db_function_usage', 'db_rls_isolation'],
+      ['db_tables_columns', 'db_indexes', 'db_foreign_keys', 'db_check_constraints', 'db_triggers', 'db_trigger_updated_at', 'db_functions', 'db_function_usage', 'db_rls_policies', 'db_rls_isolation'],
     );
     // Phase order: db_rls_isolation creates the users that own rows, the rest read the catalogs.
     const results = await Promise.all(checks.map((c) => runCheck(c, app.target, run)));
@@ -123,12 +123,16 @@ describe('db-integrity checks', () => {
       },
     });
     const checks = dbIntegrityChecks(config);
+    const policies = await runCheck(byName(checks, 'db_rls_policies'), app.target, run);
+    assertFailedWith(
+      policies,
+      [`${scratch}.no_rls: row-level security is not enabled`, `${scratch}.no_policy: row-level security is enabled but the table has no policy`, /^2 problems/],
+      'db_rls_policies',
+    );
     const rls = await runCheck(byName(checks, 'db_rls_isolation'), app.target, run);
     assertFailedWith(
       rls,
       [
-        `${scratch}.no_rls: row-level security is not enabled`,
-        `${scratch}.no_policy: row-level security is enabled but the table has no policy`,
         `${scratch}.no_rls: as sample_app_rls with app.user_id = rls-a, 1 of rls-b's 1 rows are visible (expected none)`,
         `${scratch}.no_policy: as sample_app_rls with app.user_id = rls-a, 0 of their own 2 rows are visible (expected all)`,
         `${scratch}.leaky: as sample_app_rls with no app.user_id set, 3 of the test users' rows are visible (expected none)`,
@@ -151,6 +155,39 @@ describe('db-integrity checks', () => {
     // Rolled back: the stale row and the usage rows are as they were.
     const after = await withDb((db) => db.query(`SELECT count(*)::int AS n FROM public.usage WHERE kind = 'perf_check'`));
     assert.equal(after.rows[0].n, 0);
+  });
+
+  test('a check with nothing to exercise is skipped with its reason, never passed', async () => {
+    const bare = `${scratch}_bare`;
+    await withDb(async (db) => {
+      await db.query(`CREATE SCHEMA ${bare}`);
+      // A trigger on a table without updated_at (an audit trigger, say), and an empty table with one.
+      await db.query(`CREATE TABLE ${bare}.no_stamp (id serial PRIMARY KEY, note text); INSERT INTO ${bare}.no_stamp (note) VALUES ('x')`);
+      await db.query(`CREATE TABLE ${bare}.empty (id serial PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())`);
+      await db.query(`CREATE FUNCTION ${bare}.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
+      for (const t of ['no_stamp', 'empty']) await db.query(`CREATE TRIGGER ${t}_touch BEFORE UPDATE ON ${bare}.${t} FOR EACH ROW EXECUTE FUNCTION ${bare}.noop()`);
+    });
+    try {
+      const noColumn = dbIntegrityChecks(testConfig({ database: { tables: { [`${bare}.no_stamp`]: { triggers: ['no_stamp_touch'] } } } }));
+      const r = await runCheck(byName(noColumn, 'db_trigger_updated_at'), app.target, run);
+      assertSkipped(r, new RegExp(`no table with triggers has an updated_at column \\(${bare}\\.no_stamp\\)`), 'db_trigger_updated_at without updated_at');
+      assert.deepEqual(r.measurements.no_updated_at, [`${bare}.no_stamp`]);
+      assertPassed(await runCheck(byName(noColumn, 'db_triggers'), app.target, run), 'db_triggers (the trigger exists)');
+
+      const noRow = dbIntegrityChecks(testConfig({ database: { tables: { [`${bare}.empty`]: { triggers: ['empty_touch'] } } } }));
+      assertSkipped(await runCheck(byName(noRow, 'db_trigger_updated_at'), app.target, run), new RegExp(`no row in any of ${bare}\\.empty to exercise`), 'db_trigger_updated_at on an empty table');
+
+      // Something wrong is still a failure, not a skip: a table that is not there.
+      const missing = dbIntegrityChecks(testConfig({ database: { tables: { [`${bare}.ghost`]: { triggers: ['ghost_touch'] } } } }));
+      assertFailedWith(await runCheck(byName(missing, 'db_trigger_updated_at'), app.target, run), [`table ${bare}.ghost does not exist`], 'db_trigger_updated_at on a missing table');
+
+      // RLS declared on tables but no database.rls: the policies are checked, isolation is not claimed.
+      const noRls = dbIntegrityChecks(testConfig({ database: { tables: { brand_kits: { rls: true } } } }));
+      assertPassed(await runCheck(byName(noRls, 'db_rls_policies'), app.target, run), 'db_rls_policies');
+      assertSkipped(await runCheck(byName(noRls, 'db_rls_isolation'), app.target, run), /^database\.rls is not configured: set database\.rls \{ role, table \}/, 'db_rls_isolation without database.rls');
+    } finally {
+      await withDb((db) => db.query(`DROP SCHEMA IF EXISTS ${bare} CASCADE`));
+    }
   });
 
   test('no database URL: each check says how to provide one', async () => {

@@ -3,6 +3,8 @@
 // port. Each failure test shows a check failing for the reason it exists, with its evidence.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -26,10 +28,10 @@ const notes = (r: CheckRun): NoteEvidence[] => r.evidence.filter((e): e is NoteE
 const files = (r: CheckRun): FileEvidence[] => r.evidence.filter((e): e is FileEvidence => e.kind === 'file');
 
 /** Every text entry of every trace a check saved, for secret hunting. */
-function traceTexts(runDir: string, evidence: Evidence[]): string[] {
-  return evidence
-    .filter((e): e is FileEvidence => e.kind === 'file' && e.path.endsWith('trace.zip'))
-    .flatMap((e) => readZip(readFileSync(path.join(runDir, e.path))).map((entry) => entry.data.toString('utf8')));
+async function traceTexts(runDir: string, evidence: Evidence[]): Promise<string[]> {
+  const traces = evidence.filter((e): e is FileEvidence => e.kind === 'file' && e.path.endsWith('trace.zip'));
+  const entries = await Promise.all(traces.map((e) => readZip(path.join(runDir, e.path))));
+  return entries.flat().map((entry) => entry.data.toString('utf8'));
 }
 
 describe('front-end checks in Chromium against the sample-app', () => {
@@ -123,7 +125,7 @@ describe('front-end checks in Chromium against the sample-app', () => {
       }
       // The signed-in page's trace held the test user's access token (cookie, Authorization):
       // every trace entry was redacted before the trace was referenced.
-      const texts = traceTexts(runDir, results.get('page_dashboard')!.evidence);
+      const texts = await traceTexts(runDir, results.get('page_dashboard')!.evidence);
       assert.ok(texts.some((t) => t.includes('"type":"context-options"')), 'the trace is a Playwright trace');
       assert.ok(texts.some((t) => t.includes('[redacted]')), 'something was redacted');
       const token = (await (run.shared.get('perf.user:frontend') as Promise<{ accessToken: string }>)).accessToken;
@@ -162,13 +164,66 @@ describe('front-end checks in Chromium against the sample-app', () => {
       assert.equal(j.passed, false);
       assert.match(j.error!, /^step "sign out": after signing out, \/dashboard still opens/);
       assert.ok(files(j).some((f) => f.path.endsWith('trace.zip')), 'the trace is referenced');
-      const password = traceTexts(runDir, j.evidence);
+      const password = await traceTexts(runDir, j.evidence);
       assert.ok(password.length > 0);
       // The journey typed its password into the page: redacted by value.
       assert.ok(password.some((t) => t.includes('"method":"fill"') && t.includes('[redacted]')), 'the fill of the password is in the trace, redacted');
       for (const t of password) assert.doesNotMatch(t, JWT);
     } finally {
       await app.resetFaults();
+    }
+  });
+
+  test("slowPageMs: a page that got slow fails perf.config's front-end budgets, observed against limit", async () => {
+    const run = fresh();
+    const runDir = mkdtempSync(path.join(os.tmpdir(), 'perf-fe-'));
+    await app.setFaults({ slowPageMs: 3200 });
+    try {
+      const r = await runCheck(inRunDir(byName(frontendSmokeChecks(config), 'page_landing'), runDir), app.target, run, 30_000);
+      assert.equal(r.passed, false, 'page_landing must fail its budgets when the page is slow');
+      assert.match(r.error!, /fcp [\d.]+ ms over its budget of 2000 ms/);
+      assert.match(r.error!, /load [\d.]+ ms over its budget of 3000 ms/);
+      const budgets = r.measurements.budgets as { metric: string; observed: number; passed: boolean }[];
+      assert.deepEqual(budgets.map((b) => [b.metric, b.passed]), [['fcp', false], ['load', false]]);
+      assert.ok(budgets.every((b) => b.observed >= 3200), JSON.stringify(budgets));
+    } finally {
+      await app.resetFaults();
+    }
+  });
+
+  test('frontend.ignoreRequests: declared-harmless failed requests (a missing favicon) are noted, not failed; others still fail', async () => {
+    // A target of its own (real socket): a page whose icon and one image are missing (404).
+    const server = http.createServer((req, res) => {
+      if (req.url === '/') {
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html><head><link rel="icon" href="/favicon.ico"></head><body><h1 data-testid="hello">hi</h1><img src="/img/a/pixel.gif?v=1" alt=""></body></html>');
+      } else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const page = { pages: [{ name: 'home', path: '/', testIds: ['hello'] }] };
+      const check = async (ignoreRequests?: string[]) => {
+        const run = fresh();
+        const c = byName(frontendSmokeChecks(testConfig({ frontend: { ...page, ...(ignoreRequests ? { ignoreRequests } : {}) } })), 'page_home');
+        return runCheck(inRunDir(c, mkdtempSync(path.join(os.tmpdir(), 'perf-fe-'))), { kind: 'external', baseUrl }, run, 30_000);
+      };
+      const none = await check();
+      assert.equal(none.passed, false, 'without ignoreRequests the missing image fails the page');
+      assert.match(none.error!, /failed request\(s\): GET http:\/\/127\.0\.0\.1:\d+\/img\/a\/pixel\.gif\?v=1 404/);
+      assert.match(none.error!, /console error\(s\): Failed to load resource/);
+
+      const onlyFavicon = await check(['/favicon.ico']);
+      assert.equal(onlyFavicon.passed, false, 'an image not declared harmless still fails');
+      assert.match(onlyFavicon.error!, /1 failed request\(s\): GET \S+\/img\/a\/pixel\.gif\?v=1 404/);
+
+      const both = await check(['/favicon.ico', '/img/**']);
+      assert.ok(both.passed, `both declared harmless: ${both.error}`);
+      const note = notes(both).find((n) => n.message.startsWith('failed requests ignored by frontend.ignoreRequests'));
+      assert.ok(note, 'the ignored requests are in the evidence');
+      assert.match(JSON.stringify(note.data), /\/img\/a\/pixel\.gif\?v=1 404/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { WebSocket, WebSocketServer } from 'ws';
 import { configSchema, type PerfConfig, type ResolvedConfig } from '../coordinator/config-schema.ts';
 import { Redactor } from '../coordinator/redact.ts';
-import type { Check, CheckContext, Evidence, ResolvedTarget } from '../coordinator/checks/types.ts';
+import { CheckSkipped, type Check, type CheckContext, type Evidence, type ResolvedTarget } from '../coordinator/checks/types.ts';
 import { startSampleApp, type SampleAppHandle, type SampleAppOptions } from '../sample-app/index.ts';
 
 export const TEST_DATABASE_URL = process.env.PERF_TEST_DATABASE_URL ?? 'postgres://postgres:s3cret@127.0.0.1:5432/test';
@@ -64,7 +64,9 @@ export function testConfig(config: PerfConfig = {}): ResolvedConfig {
 }
 
 export interface CheckRun {
+  /** Returned normally. A check that threw CheckSkipped did not pass: `skipped` holds its reason. */
   passed: boolean;
+  skipped?: string;
   error?: string;
   /** The thrown value, for assertions on its type. */
   thrown?: unknown;
@@ -119,6 +121,7 @@ export async function runCheck(check: Check, target: ResolvedTarget, run: TestRu
     const extra = (e as { evidence?: Evidence[] }).evidence ?? [];
     return {
       passed: false,
+      ...(e instanceof CheckSkipped ? { skipped: e.reason } : {}),
       error: e instanceof Error ? e.message : String(e),
       thrown: e,
       evidence: [...evidence, ...extra],
@@ -139,7 +142,14 @@ export function byName(checks: Check[], name: string): Check {
 }
 
 export function assertPassed(r: CheckRun, what: string): void {
-  assert.ok(r.passed, `${what} should pass, failed: ${r.error}`);
+  assert.ok(r.passed, `${what} should pass, ${r.skipped !== undefined ? 'was skipped' : 'failed'}: ${r.error}`);
+}
+
+/** The check had nothing to assert (CheckSkipped), with a reason matching `pattern`. */
+export function assertSkipped(r: CheckRun, pattern: RegExp, what: string): void {
+  assert.ok(!r.passed, `${what} should be skipped, but passed`);
+  assert.ok(r.skipped !== undefined, `${what} should be skipped, but failed: ${r.error}`);
+  assert.match(r.skipped, pattern, `${what}: unexpected skip reason`);
 }
 
 /** The check failed with a message matching `pattern`, and its failure carries a correlation id. */
@@ -206,7 +216,9 @@ export async function startWsProxy(upstreams: string[], mode: 'broadcast' | 'rou
   let next = 0;
   server.on('upgrade', (req, socket, head) => {
     const upstreamBase = upstreams[next++ % upstreams.length]!;
-    const upstream = new WebSocket(`${upstreamBase.replace(/\/ws$/, '')}${req.url ?? '/ws'}`);
+    // The client's credentials go upstream whichever way it sent them (query or Authorization header).
+    const auth = req.headers.authorization;
+    const upstream = new WebSocket(`${upstreamBase.replace(/\/ws$/, '')}${req.url ?? '/ws'}`, auth ? { headers: { authorization: auth } } : {});
     upstream.on('unexpected-response', (upReq, res) => {
       socket.end(`HTTP/1.1 ${res.statusCode} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       upReq.destroy();

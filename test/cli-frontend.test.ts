@@ -11,13 +11,16 @@ import { configProject, readVerdictFromOutput, runCli, runDirFromOutput, tempDir
 const project = (overrides = ''): string => configProject(overrides, 'perf-frontend-');
 
 /** Every file under a folder as text, zip archives (traces) entry by entry. */
-function allText(dir: string): { file: string; text: string }[] {
-  return readdirSync(dir).flatMap((name) => {
-    const f = path.join(dir, name);
-    if (statSync(f).isDirectory()) return allText(f);
-    if (name.endsWith('.zip')) return readZip(readFileSync(f)).map((e) => ({ file: `${f}!${e.name}`, text: e.data.toString('utf8') }));
-    return [{ file: f, text: readFileSync(f, 'utf8') }];
-  });
+async function allText(dir: string): Promise<{ file: string; text: string }[]> {
+  const parts = await Promise.all(
+    readdirSync(dir).map(async (name) => {
+      const f = path.join(dir, name);
+      if (statSync(f).isDirectory()) return allText(f);
+      if (name.endsWith('.zip')) return (await readZip(f)).map((e) => ({ file: `${f}!${e.name}`, text: e.data.toString('utf8') }));
+      return [{ file: f, text: readFileSync(f, 'utf8') }];
+    }),
+  );
+  return parts.flat();
 }
 
 interface Check {
@@ -72,7 +75,7 @@ describe('perf run: front-end phases in Chromium', () => {
     assert.equal(flows.status, 'skipped');
     assert.match(flows.skippedBecause, /^skipped: frontend-smoke failed: page_landing/);
     // The signed-in pages' traces held the test user's token: nothing in the run folder does.
-    const texts = allText(runDir);
+    const texts = await allText(runDir);
     assert.ok(texts.some((t) => t.file.endsWith('page_dashboard/attempt-1/trace.zip!trace.network')), 'the signed-in page has a trace');
     for (const { file, text } of texts) {
       assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/, `${path.relative(runDir, file)} must not contain a JWT`);

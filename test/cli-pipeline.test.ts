@@ -45,6 +45,21 @@ describe('perf run: the pre-load pipeline against the bundled sample-app', () =>
     assert.match(readFileSync(path.join(runDirFromOutput(cwd, r.stderr), 'junit.xml'), 'utf8'), /<testsuite[^>]*name="health"/);
   });
 
+  test('a check with nothing to assert is reported skipped with its reason everywhere, never passed; the run still passes', async () => {
+    // RLS on the tables, but no database.rls to read as: isolation cannot be proven.
+    const cwd = project('database: { ...base.database, rls: undefined }');
+    const r = await runCli(['run', '--phase', 'db-integrity', '--reporter', 'console,junit'], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    const v = readVerdictFromOutput(cwd, r.stderr);
+    const checks = v.phases[0].checks as { name: string; status: string; error?: string }[];
+    const rls = checks.find((c) => c.name === 'db_rls_isolation');
+    assert.deepEqual([rls?.status, rls?.error?.split(':')[0]], ['skipped', 'database.rls is not configured']);
+    assert.equal(checks.find((c) => c.name === 'db_rls_policies')?.status, 'passed');
+    assert.match(r.stderr, /^ {4}- db_rls_isolation +\S+( ms| s) skipped — database\.rls is not configured/m);
+    const junit = readFileSync(path.join(runDirFromOutput(cwd, r.stderr), 'junit.xml'), 'utf8');
+    assert.match(junit, /<testcase[^>]*name="db_rls_isolation"[^>]*>\s*<skipped message="skipped: database\.rls is not configured/);
+  });
+
   test('a dependency reported down fails health with evidence and skips everything after, saying why', async () => {
     const cwd = project("sampleApp: { faults: { dependencyDown: 'redis' } }");
     const r = await runCli(['run', '--phase', 'health,smoke', '--reporter', 'console'], { cwd });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FIXTURE_SCENARIOS, k6WithoutPerfOutput, wrapRealK6, readVerdictFromOutput, runDirFromOutput, runCli, startHelloServer, tempDir } from './helpers.ts';
+import { FIXTURE_SCENARIOS, wrapRealK6, readVerdictFromOutput, runDirFromOutput, runCli, startHelloServer, tempDir } from './helpers.ts';
 
 // Black-box: the real CLI bundles fixture scenarios and runs them on the real k6
 // against a real local HTTP server. Each run works in its own project folder.
@@ -38,13 +38,13 @@ describe('perf run --scenario (first load path)', () => {
     );
     // Raw results of what ran are kept beside the verdict.
     const runDir = runDirFromOutput(project, r.stderr);
-    for (const f of ['k6-hello-summary.json', 'k6-hello-samples.bin.gz', 'k6-hello-log.jsonl', 'k6-hello-stdout.txt', 'k6-hello-analysis.json.gz']) {
+    for (const f of ['k6-hello-summary.json', 'k6-hello-samples.csv.gz', 'k6-hello-log.jsonl', 'k6-hello-stdout.txt', 'k6-hello-analysis.json.gz']) {
       assert.ok(existsSync(path.join(runDir, f)), `${f} written`);
     }
   });
 
-  test("a k6 without perf's output (a stock k6): k6's CSV output instead, the same analysis", async () => {
-    const k6 = await k6WithoutPerfOutput();
+  test("a k6 the user provides (K6_BIN): k6's CSV output holds every request k6 counted", async () => {
+    const k6 = await wrapRealK6(tempDir('perf-k6-bin-'), 'true');
     const r = await runCli(['run', '--target', server.url, '--scenario', 'hello', '--users', '2', '--duration', '2s'], { cwd: project, env: { K6_BIN: k6 } });
     assert.equal(r.code, 0, r.stderr);
     const v = readVerdictFromOutput(project, r.stderr);

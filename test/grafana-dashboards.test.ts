@@ -1,3 +1,4 @@
+import { gateFilter, thresholdKey } from '../analysis/gates.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
@@ -54,8 +55,9 @@ describe('Grafana dashboards generated from the gates', () => {
     const all = Object.values(generateDashboards(gates));
     const panels = all.flatMap((d) => (d.panels as Json[]).filter((p) => p.type !== 'row'));
     for (const g of gates) {
-      const key = `${g.metric}${g.tags ? `{${Object.entries(g.tags).map(([k, v]) => `${k}:${v}`).join(',')}}` : ''}`;
-      const own = panels.filter((p) => (p.title as string).startsWith(`gate ${key} ${g.stat} ${g.op} ${g.limit}`));
+      // The threshold key: the gate's tags plus what perf adds (expected_response, perf_window).
+      const key = thresholdKey(g);
+      const own = panels.filter((p) => (p.title as string).startsWith(`gate ${key} ${g.stat} ${g.op} ${g.limit}`) && (p.title as string).includes(' per ') === Boolean(g.groupBy));
       assert.ok(own.length >= 1, `a panel for gate ${key} ${g.stat}${g.op}${g.limit}`);
       for (const p of own) {
         assert.equal(p.fieldConfig.defaults.custom.thresholdsStyle.mode, 'line');
@@ -65,7 +67,10 @@ describe('Grafana dashboards generated from the gates', () => {
         assert.equal(step.color, g.op.startsWith('<') ? 'red' : 'green');
         const q = p.targets[0].query as string;
         assert.match(q, new RegExp(`FROM "${g.metric}"`));
-        for (const [k, v] of Object.entries(g.tags ?? {})) assert.ok(q.includes(`"${k}" = '${v}'`), `${q} filters ${k}=${v}`);
+        for (const [k, v] of Object.entries(gateFilter(g))) assert.ok(q.includes(`"${k}" = '${v}'`), `${q} filters ${k}=${v}`);
+        // One line per place the gate must hold: each scenario (unless merged), each groupBy value.
+        if (!g.merge) assert.match(q, /GROUP BY time\(\$__interval\), "perf_scenario"/);
+        if (g.groupBy) assert.ok(q.includes(`, "${g.groupBy}"`), `${q} groups by ${g.groupBy}`);
         for (const s of g.scenarios ?? []) assert.ok(q.includes(s), `${q} is bound to ${s}`);
       }
     }

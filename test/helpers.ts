@@ -118,67 +118,34 @@ export function readVerdictFromOutput(cwd: string, output: string): Record<strin
 }
 
 /**
- * Every sample of a perf k6 sample file (analysis/k6-bin.ts has the format), decoded
- * independently of the analysis: the oracle tests check the analysis against.
+ * Every row of a k6 CSV sample file (plain text), read independently of the analysis with a
+ * character-by-character RFC 4180 reader: the oracle tests check the analysis against.
+ * `tags` holds the tag columns by name, `extra_tags` and `metadata` as k6 wrote them.
  */
-export function readK6BinSamples(bytes: Buffer): { metric: string; tags: Record<string, string>; seconds: number; nanos: number; value: number }[] {
-  const metrics = new Map<number, string>();
-  const tagSets = new Map<number, Record<string, string>>();
-  const out: ReturnType<typeof readK6BinSamples> = [];
-  let at = 'PERFK6S1\n'.length;
-  while (at < bytes.length) {
-    const kind = String.fromCharCode(bytes[at]!);
-    if (kind === 'M') {
-      const len = bytes.readUInt16LE(at + 4);
-      metrics.set(bytes.readUInt16LE(at + 1), bytes.toString('utf8', at + 6, at + 6 + len));
-      at += 6 + len;
-    } else if (kind === 'T') {
-      const len = bytes.readUInt32LE(at + 5);
-      const parts = bytes.toString('utf8', at + 9, at + 9 + len).split('\0');
-      tagSets.set(bytes.readUInt32LE(at + 1), Object.fromEntries(Array.from({ length: Math.floor(parts.length / 2) }, (_, i) => [parts[2 * i]!, parts[2 * i + 1]!])));
-      at += 9 + len;
-    } else if (kind === 'S' && at + 23 <= bytes.length) {
-      out.push({ metric: metrics.get(bytes.readUInt16LE(at + 1))!, tags: tagSets.get(bytes.readUInt32LE(at + 3))!, seconds: bytes.readUInt32LE(at + 7), nanos: bytes.readUInt32LE(at + 11), value: bytes.readDoubleLE(at + 15) });
-      at += 23;
-    } else break;
+export function readK6CsvSamples(text: string): { metric: string; timestamp: string; value: number; tags: Record<string, string> }[] {
+  const records: string[][] = [];
+  let field = '';
+  let fields: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') fields.push(field), (field = '');
+    else if (c === '\n') fields.push(field), records.push(fields), (fields = []), (field = '');
+    else field += c;
   }
-  return out;
+  const [header, ...rows] = records;
+  return rows.map((r) => ({
+    metric: r[0]!,
+    timestamp: r[1]!,
+    value: Number(r[2]),
+    tags: Object.fromEntries(header!.slice(3).map((name, i) => [name, r[i + 3]!]).filter(([, v]) => v !== '')),
+  }));
 }
-
-/**
- * Records of a perf k6 sample file, encoded by hand (analysis/k6-bin.ts has the format): for
- * tests and benches that need a file no k6 wrote.
- */
-export const k6BinRecords = {
-  header: (): Buffer => Buffer.from('PERFK6S1\n'),
-  /** `type`: 0 counter, 1 gauge, 2 rate, 3 trend. */
-  metric(id: number, type: 0 | 1 | 2 | 3, name: string): Buffer {
-    const head = Buffer.alloc(6);
-    head.write('M');
-    head.writeUInt16LE(id, 1);
-    head[3] = type;
-    head.writeUInt16LE(Buffer.byteLength(name), 4);
-    return Buffer.concat([head, Buffer.from(name)]);
-  },
-  tagSet(id: number, tags: Record<string, string>): Buffer {
-    const body = Buffer.from(Object.entries(tags).map(([k, v]) => `${k}\0${v}\0`).join(''));
-    const head = Buffer.alloc(9);
-    head.write('T');
-    head.writeUInt32LE(id, 1);
-    head.writeUInt32LE(body.length, 5);
-    return Buffer.concat([head, body]);
-  },
-  sample(metric: number, tagSet: number, seconds: number, nanos: number, value: number): Buffer {
-    const s = Buffer.alloc(23);
-    s.write('S');
-    s.writeUInt16LE(metric, 1);
-    s.writeUInt32LE(tagSet, 3);
-    s.writeUInt32LE(seconds, 7);
-    s.writeUInt32LE(nanos, 11);
-    s.writeDoubleLE(value, 15);
-    return s;
-  },
-};
 
 /** The real k6 behind a shell wrapper in `dir`: `shell` runs first, then k6 with the same arguments. */
 export async function wrapRealK6(dir: string, shell: string): Promise<string> {
@@ -190,9 +157,10 @@ export async function wrapRealK6(dir: string, shell: string): Promise<string> {
 }
 
 /**
- * The real k6 behind a wrapper that leaves perf's output out of `k6 version`: how a k6 built
- * without k6ext/ (a stock k6 on PATH) looks to perf. Everything else is the real k6.
+ * The real k6 behind a wrapper whose `k6 version` lists perf's former sample output (k6ext/)
+ * as an extension, as the k6 perf used to build into .tools/bin did. Everything else is the
+ * real (stock) k6.
  */
-export function k6WithoutPerfOutput(dir = tempDir('perf-stock-k6-')): Promise<string> {
-  return wrapRealK6(dir, `if [ "$1" = version ]; then $K6 version | grep -v 'perf \\[output\\]'; exit 0; fi`);
+export function k6WithOldPerfOutput(dir = tempDir('perf-old-k6-')): Promise<string> {
+  return wrapRealK6(dir, `if [ "$1" = version ]; then $K6 version; printf 'Extensions:\\n  main.newPerfOutput , perf [output]\\n'; exit 0; fi`);
 }

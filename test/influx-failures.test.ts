@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { ingestK6Bin } from '../analysis/k6-bin.ts';
+import { ingestK6Csv } from '../analysis/k6-csv.ts';
 import { PERF_BIN, readVerdictFromOutput, runCli, runDirFromOutput, startHelloServer, tempDir } from './helpers.ts';
 import { freePort, influxQuery, startInflux, type InfluxServer } from './influx-helpers.ts';
 
@@ -67,7 +67,7 @@ describe('InfluxDB failures never cost a run its local results', () => {
     assert.deepEqual(v.gates.map((g: { status: string }) => g.status), ['passed', 'passed']);
     // k6 was not given an InfluxDB output: no run tags in its samples, no write errors in its log.
     const runDir = runDirFromOutput(dir, r.stderr);
-    const raw = await ingestK6Bin(path.join(runDir, k6.files.samples), new Map());
+    const raw = await ingestK6Csv(path.join(runDir, k6.files.samples), new Map());
     assert.ok(raw.samples > 100);
     assert.ok([...raw.series.values()].every((s) => !('run_id' in s.tags)), 'no run_id tag on any sample');
     assert.doesNotMatch(readFileSync(path.join(runDir, k6.files.log), 'utf8'), /InfluxDB/);

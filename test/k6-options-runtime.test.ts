@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { applyPerfOptions } from '../bundler/k6-options-runtime.ts';
+import { durationMs, steadyStartMs } from '../bundler/window-tag.ts';
 
 const g = globalThis as { __ENV?: Record<string, string> };
 function withOverrides(o: unknown): void {
@@ -55,5 +56,17 @@ describe('applyPerfOptions (runs inside k6)', () => {
     assert.deepEqual(out.scenarios!.ramp!.stages, [{ duration: '5s', target: 10 }, { duration: '5s', target: 5 }]);
     assert.equal(out.scenarios!.rate!.preAllocatedVUs, 5);
     assert.equal(out.scenarios!.rate!.duration, '1m');
+  });
+});
+
+describe('when a scenario becomes steady (bundler/window-tag.ts, read inside k6)', () => {
+  test('ramping stages: at the end of the first stage that reaches the highest target', () => {
+    assert.equal(steadyStartMs([{ duration: '5s', target: 15 }, { duration: '15s', target: 15 }], 1), 5000);
+    assert.equal(steadyStartMs([{ duration: '1m30s', target: 5 }, { duration: '500ms', target: 10 }, { duration: '1h', target: 10 }, { duration: '10s', target: 0 }], 1), 90_500);
+    // Starting at the peak, or no stages: steady from the start.
+    assert.equal(steadyStartMs([{ duration: '10s', target: 4 }], 4), 0);
+    assert.equal(steadyStartMs(undefined), 0);
+    assert.equal(durationMs('1h2m3s'), 3_723_000);
+    assert.equal(durationMs(250), 250);
   });
 });

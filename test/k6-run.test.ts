@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ingestK6Samples } from '../analysis/k6-bin.ts';
-import { requireK6, type K6Binary } from '../coordinator/k6.ts';
+import { ingestK6Csv } from '../analysis/k6-csv.ts';
+import { requireK6 } from '../coordinator/k6.ts';
 import { runK6, type K6LiveSnapshot } from '../coordinator/k6-run.ts';
 import { startHelloServer, tempDir } from './helpers.ts';
 
@@ -48,21 +48,18 @@ describe('runK6 live progress (real k6)', () => {
     for (let i = 1; i < snapshots.length; i++) assert.ok(snapshots[i]!.requests >= snapshots[i - 1]!.requests);
   });
 
-  // Raw samples (coordinator/k6-raw.ts): a short run has k6 write them plain, compressed by
-  // perf afterwards; a run k6 bounds above 10 minutes has k6 compress as it writes. perf's
-  // binary output when the k6 has it (k6ext/), else k6's CSV.
-  for (const kind of ['bin', 'csv'] as const) {
-    const k6For = async (): Promise<K6Binary> => {
-      const k6 = await requireK6();
-      assert.ok(k6.perfOutput, `${k6.path} lacks perf's output (k6ext/): rebuild it with \`npx perf k6 install\` after removing it`);
-      return kind === 'bin' ? k6 : { ...k6, perfOutput: false };
-    };
+  // Raw samples, k6's CSV output (coordinator/k6-raw.ts): a short run has k6 write them
+  // plain, compressed by perf afterwards; a run k6 bounds above 10 minutes has k6 compress
+  // as it writes.
+  {
+    const kind = 'csv';
+    const k6For = () => requireK6();
     const where = (dir: string, label: string) => {
       const plain = path.join(dir, `k6-${label}-samples.${kind}`);
       return () => (existsSync(plain) ? 'plain' : existsSync(`${plain}.gz`) ? 'gzip' : 'none');
     };
 
-    test(`${kind}: a short run: plain while k6 runs, only the .gz afterwards, with every request`, async () => {
+    test(`a short run: plain while k6 runs, only the .gz afterwards, with every request`, async () => {
       const dir = tempDir('perf-k6-run-');
       const script = path.join(dir, 'short.js');
       writeFileSync(script, SCRIPT);
@@ -74,10 +71,10 @@ describe('runK6 live progress (real k6)', () => {
       assert.equal(r.files.samples, path.join(dir, `k6-short-samples.${kind}.gz`));
       assert.equal(state(), 'gzip', 'the plain file is gone');
       const summary = JSON.parse(readFileSync(r.files.summary, 'utf8')) as { metrics: { http_reqs: { count: number } } };
-      assert.equal((await ingestK6Samples(r.files.samples, new Map())).merged('http_reqs').count, summary.metrics.http_reqs.count);
+      assert.equal((await ingestK6Csv(r.files.samples, new Map())).merged('http_reqs').count, summary.metrics.http_reqs.count);
     });
 
-    test(`${kind}: a run bounded above 10 minutes: k6 writes gzip itself, also when interrupted`, async () => {
+    test(`a run bounded above 10 minutes: k6 writes gzip itself, also when interrupted`, async () => {
       const dir = tempDir('perf-k6-run-');
       const script = path.join(dir, 'long.js');
       writeFileSync(script, SCRIPT.replace("duration: '4s'", "duration: '20m'"));
@@ -99,7 +96,7 @@ describe('runK6 live progress (real k6)', () => {
       assert.equal(r.interrupted, true);
       assert.ok(seen.includes('gzip') && !seen.includes('plain'), `while k6 ran: ${seen.join(',')}`);
       assert.equal(r.files.samples, path.join(dir, `k6-long-samples.${kind}.gz`));
-      assert.ok((await ingestK6Samples(r.files.samples, new Map())).merged('http_reqs').count > 50);
+      assert.ok((await ingestK6Csv(r.files.samples, new Map())).merged('http_reqs').count > 50);
     });
   }
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { CheckFailure, type Check } from '../coordinator/checks/types.ts';
+import { CheckFailure, CheckSkipped, type Check } from '../coordinator/checks/types.ts';
 import { RunAbort, runPipeline, type Fixture, type PhaseDef, type PipelineOptions } from '../coordinator/pipeline.ts';
 import { Redactor } from '../coordinator/redact.ts';
 import { ReporterMultiplexer } from '../coordinator/reporters/reporter.ts';
@@ -176,10 +176,84 @@ describe('pipeline runner', () => {
     assert.match(c.details!, /SyntaxError/);
   });
 
+  test('a check with nothing to assert is skipped with its reason, never passed, and not retried; a phase of only those is skipped', async () => {
+    let attempts = 0;
+    const nothing: Check = {
+      name: 'nothing_to_test',
+      run: async () => {
+        attempts++;
+        throw new CheckSkipped('no table has an updated_at column');
+      },
+    };
+    const r = await runPipeline(opts([phase('db-integrity', [ok('tables'), nothing], { retries: 2 }), phase('flows', [nothing])]));
+    const c = r.phases[0]!.checks![1]!;
+    assert.deepEqual([c.status, c.error, c.attempts], ['skipped', 'no table has an updated_at column', 1]);
+    assert.equal(attempts, 2, 'one attempt per phase: a skip is not retried');
+    assert.equal(r.phases[0]!.status, 'passed', 'one check passed, one had nothing to assert');
+    assert.equal(r.phases[1]!.status, 'skipped');
+    assert.equal(r.phases[1]!.skippedBecause, 'skipped: no check had anything to assert (nothing_to_test: no table has an updated_at column)');
+    assert.equal(r.status, 'passed', 'a skip is not a failure');
+    // A skip after a failed attempt does not hide the failure.
+    let n = 0;
+    const failsThenSkips: Check = {
+      name: 'fails_then_skips',
+      run: async () => {
+        if (n++ === 0) throw new CheckFailure('row missing');
+        throw new CheckSkipped('nothing left');
+      },
+    };
+    const again = await runPipeline(opts([phase('smoke', [failsThenSkips], { retries: 1 })]));
+    assert.equal(again.phases[0]!.checks![0]!.status, 'failed');
+    assert.match(again.phases[0]!.checks![0]!.error!, /^row missing \(then skipped on attempt 2: nothing left\)$/);
+  });
+
   test('a phase with its own run() (the load phase) reports its status', async () => {
     const r = await runPipeline(opts([phase('load', [], { run: async () => ({ status: 'failed', reason: 'gate p95 failed' }) })]));
     assert.equal(r.phases[0]!.status, 'failed');
     assert.equal(r.phases[0]!.reason, 'gate p95 failed');
     assert.deepEqual(r.reasons, ['load failed: gate p95 failed']);
+  });
+});
+
+describe('pipeline runner: a phase that stops itself on abort (abortGraceMs)', () => {
+  /** A run() like the load phase's: on abort it takes `stopMs` to stop, then returns what it measured. */
+  const stopping = (stopMs: number): PhaseDef['run'] => (ctx) =>
+    new Promise((resolve) => {
+      ctx.signal.addEventListener('abort', () => setTimeout(() => resolve({ status: 'interrupted', reason: 'interrupted during k6', k6: [] }), stopMs), { once: true });
+    });
+  const teardownAt: number[] = [];
+  const fixture: Fixture = { name: 'target', setup: async () => ({ teardown: async () => void teardownAt.push(Date.now()) }) };
+
+  test('an interrupt: awaited within its grace, its results kept, teardown only after it stopped', async () => {
+    const ac = new AbortController();
+    let stoppedAt = 0;
+    const run = stopping(300);
+    const r = runPipeline(opts([phase('load', [], { abortGraceMs: 2000, run: async (ctx) => { const out = await run!(ctx); stoppedAt = Date.now(); return out; } }), phase('after', [ok('x')])], { signal: ac.signal, fixtures: [fixture] }));
+    setTimeout(() => ac.abort(new RunAbort('interrupted')), 50);
+    const res = await r;
+    assert.equal(res.status, 'interrupted');
+    assert.equal(res.phases[0]!.status, 'interrupted');
+    assert.deepEqual(res.phases[0]!.k6, [], "the phase's own result is in the verdict");
+    assert.equal(res.phases[0]!.reason, 'interrupted during k6');
+    assert.equal(res.phases[1]!.status, 'skipped');
+    assert.ok(stoppedAt > 0 && teardownAt.at(-1)! >= stoppedAt, 'the target was torn down after the phase had stopped');
+  });
+
+  test('a phase timeout within its grace: timedout, its results kept', async () => {
+    const r = await runPipeline(opts([phase('load', [], { timeoutMs: 100, abortGraceMs: 2000, run: stopping(200) })]));
+    assert.equal(r.phases[0]!.status, 'timedout');
+    assert.equal(r.phases[0]!.reason, 'phase timed out after 100 ms');
+    assert.deepEqual(r.phases[0]!.k6, []);
+  });
+
+  test('a phase that does not stop within its grace is abandoned when the grace ends', async () => {
+    const ac = new AbortController();
+    const started = Date.now();
+    const r = runPipeline(opts([phase('load', [], { abortGraceMs: 200, run: stopping(1500) })], { signal: ac.signal }));
+    setTimeout(() => ac.abort(new RunAbort('interrupted')), 50);
+    const res = await r;
+    assert.equal(res.phases[0]!.status, 'interrupted');
+    assert.equal(res.phases[0]!.k6, undefined);
+    assert.ok(Date.now() - started < 1200, 'abandoned when the grace ended, not when it stopped');
   });
 });

@@ -40,3 +40,37 @@ describe('Redactor', () => {
     assert.deepEqual(r.redactHeaders({ authorization: 'Bearer x', cookie: 'a=b', 'x-request-id': 'perf-1' }), { authorization: REDACTED, cookie: REDACTED, 'x-request-id': 'perf-1' });
   });
 });
+
+describe('Redactor: finding secrets (for scrubbing raw files) and where they come from', () => {
+  test('secretsIn returns the secret part of each shape and registered values, as they stand', () => {
+    const r = new Redactor();
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlLXNpZw';
+    r.addSecret('opaque-registered-1');
+    const s = `ws://h/ws?token=${jwt}&session=s1 postgres://app:pa55word@db/x Bearer abc.def-123 x=opaque-registered-1 https://h/?access_token=tok123&page=2`;
+    assert.deepEqual(r.secretsIn(s).sort(), ['abc.def-123', jwt, 'opaque-registered-1', 'pa55word', 'tok123'].sort());
+    assert.equal(r.hasSecret('ws://h/ws?session=s1'), false);
+    // Already redacted text holds no secret any more.
+    assert.deepEqual(r.secretsIn(r.redactString(s)), []);
+  });
+
+  test('a URL inside JSON text: the userinfo shape stops at the quote, the JSON stays JSON', () => {
+    const r = new Redactor();
+    const text = '{"url":"http://host:8080","who":"a@b.example","db":"postgres://u:pw-1234@h/db"}';
+    const out = r.redactString(text);
+    assert.deepEqual(JSON.parse(out), { url: 'http://host:8080', who: 'a@b.example', db: `postgres://u:${REDACTED}@h/db` });
+  });
+
+  test('addUrlCredentials registers a URL password, as written and decoded, so it is found alone too', () => {
+    const r = new Redactor();
+    r.addUrlCredentials('postgres://app:s%40cret-pass@db:5432/x');
+    r.addUrlCredentials('not a url');
+    r.addUrlCredentials(undefined);
+    assert.equal(r.redactString('auth failed for s@cret-pass and s%40cret-pass'), `auth failed for ${REDACTED} and ${REDACTED}`);
+  });
+
+  test('addEnvSecrets registers the values of variables named like secrets, only those', () => {
+    const r = new Redactor();
+    r.addEnvSecrets({ K6_INFLUXDB_PASSWORD: 'influx-pass-1', MY_API_KEY: 'key-value-123', HOME: '/root/home-dir' });
+    assert.equal(r.redactString('influx-pass-1 key-value-123 /root/home-dir'), `${REDACTED} ${REDACTED} /root/home-dir`);
+  });
+});

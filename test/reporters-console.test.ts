@@ -6,6 +6,7 @@ import { Redactor } from '../coordinator/redact.ts';
 import { failingVerdict, FAILED_CORRELATION } from './fixtures/verdicts/failing.ts';
 import { capture, drive, ESC } from './fixtures/verdicts/harness.ts';
 import { interruptedVerdict } from './fixtures/verdicts/interrupted.ts';
+import { partsVerdict } from './fixtures/verdicts/parts.ts';
 import { passingVerdict } from './fixtures/verdicts/passing.ts';
 
 const CWD = '/work/project';
@@ -20,6 +21,7 @@ async function render(v: typeof failingVerdict, opts: { isTTY?: boolean; env?: R
 
 const lines = (text: string) => text.split('\n');
 const count = (text: string, re: RegExp) => lines(text).filter((l) => re.test(l)).length;
+
 
 describe('console reporter, off a TTY (CI logs)', () => {
   test('a failing run: phase by phase, check by check, evidence, skipped reasons, summary; no ANSI codes', async () => {
@@ -167,5 +169,14 @@ describe('console reporter, on a TTY', () => {
     assert.match(out.text, /\r\x1b\[2K/, 'the status line was used');
     assert.doesNotMatch(out.text.replaceAll('\r\x1b[2K', ''), ESC);
     assert.match(out.text, /^verdict: FAILED in 9\.0 s$/m);
+  });
+
+  test('the gate table names the worst part, lists the parts that did not pass cleanly, and any k6 disagreement', async () => {
+    const text = await render(partsVerdict);
+    assert.match(text, /^ {2}✗ http_req_failed rate<0\.01 \(observed 0\.030 ratio, 100 samples in journey name=update\) failed$/m);
+    assert.match(text, /^ {6}✗ journey name=update: observed 0\.030 ratio, 100 samples$/m);
+    assert.match(text, /^ {6}· journey name=login: observed 0 ratio, 15 samples — 15 sample\(s\); rate<0\.01 needs at least 100/m);
+    assert.match(text, /^ {6}· journey name=list: observed 0 ratio, 1000 samples$/m);
+    assert.match(text, /^ {6}✗ hot: harness and k6 disagree on http_req_failed rate<0\.5/m);
   });
 });

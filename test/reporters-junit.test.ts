@@ -8,6 +8,7 @@ import { Redactor } from '../coordinator/redact.ts';
 import type { Verdict } from '../coordinator/verdict.ts';
 import { failingVerdict, FAILED_CORRELATION } from './fixtures/verdicts/failing.ts';
 import { interruptedVerdict } from './fixtures/verdicts/interrupted.ts';
+import { partsVerdict } from './fixtures/verdicts/parts.ts';
 import { passingVerdict } from './fixtures/verdicts/passing.ts';
 import { tempDir } from './helpers.ts';
 
@@ -61,6 +62,7 @@ const kase = (s: Suite, name: string) => {
   return c;
 };
 const props = (p?: { property: Attrs[] }) => Object.fromEntries((p?.property ?? []).map((x) => [x.name, x.value]));
+
 
 describe('junit reporter', () => {
   test('a failing run: phases as suites, checks as cases, failures with evidence, flaky, skipped, load', async () => {
@@ -172,5 +174,19 @@ describe('junit reporter', () => {
     const v: Verdict = { ...passingVerdict, phases: passingVerdict.phases.filter((p) => p.name !== 'load') };
     const { suites } = parse((await writeJunit(v)).xml);
     assert.deepEqual(suite(suites, 'load').testcase.map((c) => c.name), ['gate http_req_duration{name:login} p(95) < 300']);
+  });
+
+  test('a gate of several parts lists each with its figure, fails with the failing ones; a k6 disagreement fails its case', async () => {
+    const { suites } = parse((await writeJunit(partsVerdict)).xml);
+    const load = suite(suites, 'load');
+    const grouped = kase(load, 'gate http_req_failed rate<0.01');
+    assert.match(String(grouped.failure?.message), /gate failed: http_req_failed rate<0\.01 \(observed 0\.030 ratio, 100 samples in journey name=update\)/);
+    assert.match(String(grouped.failure?.['#text']), /failed: journey name=update: observed 0\.030 ratio, 100 samples/);
+    const props = grouped.properties!.property.map((p) => `${p.name}=${p.value}`);
+    assert.ok(props.includes('part.1=passed: journey name=list: observed 0 ratio, 1000 samples'), props.join('\n'));
+    assert.ok(props.some((p) => p.startsWith('part.2=passed: journey name=login: observed 0 ratio, 15 samples — 15 sample(s); rate<0.01 needs at least 100')), props.join('\n'));
+    const disagreed = kase(load, 'gate http_req_failed rate<0.5');
+    assert.equal(disagreed.failure?.type, 'disagreement');
+    assert.match(String(disagreed.failure?.message), /harness and k6 disagree/);
   });
 });

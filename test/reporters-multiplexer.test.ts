@@ -1,10 +1,33 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { createReporters, REPORTER_NAMES } from '../coordinator/reporters/index.ts';
 import { ReporterMultiplexer, type Reporter } from '../coordinator/reporters/reporter.ts';
 import { Redactor, REDACTED } from '../coordinator/redact.ts';
 import { failingVerdict } from './fixtures/verdicts/failing.ts';
 import { capture, drive } from './fixtures/verdicts/harness.ts';
+import { REPO } from './helpers.ts';
+
+/** Type-checks `source` with the project's compiler options (the real tsc); its exit code and output. */
+async function typecheck(source: string): Promise<{ code: number; output: string }> {
+  // Under .perf/ (excluded from the project's tsconfig), so a parallel `tsc -p tsconfig.json` never sees it.
+  const dir = path.join(REPO, '.perf', `typecheck-${randomBytes(4).toString('hex')}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.json', include: ['probe.ts'], exclude: [] }));
+    writeFileSync(path.join(dir, 'probe.ts'), source);
+    return await new Promise((resolve) => {
+      execFile(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir, '--noEmit', '--pretty', 'false'], { timeout: 120_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}` }),
+      );
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Records every hook call it gets, by name. */
 function spy(name: string): Reporter & { calls: string[] } {
@@ -100,10 +123,23 @@ describe('createReporters', () => {
   });
 
   test('unknown reporter names are rejected by the type checker', () => {
-    // Compile-time test: `tsc --noEmit` fails if this stops being a type error.
+    // Compile-time: `npm test` runs `tsc --noEmit`, which fails if this stops being a type error.
     const typeCheckOnly = () =>
       // @ts-expect-error 'html' is not a ReporterName
       createReporters(['html'], { ...base, redactor: new Redactor(), env: {} });
     assert.equal(typeof typeCheckOnly, 'function');
+  });
+
+  test('the real tsc refuses an unknown reporter name and accepts the known ones', async () => {
+    // The same rule proven at run time of the tests, whatever runs them: the compiler itself on a probe.
+    const probe = (names: string) => `import { createReporters } from '../../coordinator/reporters/index.ts';
+import { Redactor } from '../../coordinator/redact.ts';
+export const mux = createReporters(${names}, { webhook: { urlEnv: 'PERF_WEBHOOK_URL', format: 'slack' }, redactor: new Redactor(), env: {} });
+`;
+    const [good, bad] = await Promise.all([typecheck(probe("['console', 'junit', 'json']")), typecheck(probe("['console', 'html']"))]);
+    assert.equal(good.code, 0, `known names compile: ${good.output}`);
+    assert.notEqual(bad.code, 0, 'an unknown name must not compile');
+    assert.match(bad.output, /probe\.ts\(3,\d+\): error TS2322: Type '"html"' is not assignable to type '[^']*"console"[^']*'/);
+    assert.equal(bad.output.match(/error TS/g)?.length, 1, bad.output);
   });
 });

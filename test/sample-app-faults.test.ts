@@ -118,9 +118,32 @@ describe('faults switched at run time through the admin port', () => {
     await resetFaults();
   });
 
+  test('endpointErrorRoute + endpointErrorRate fail exactly that share of that route, and no other route', async () => {
+    const kit = (await http(base, 'POST', '/brand-kits', { token: alice.accessToken, body: { name: 'endpoint fault kit' } })).body;
+    assert.equal((await setFaults({ endpointErrorRoute: 'PATCH /brand-kits/:id', endpointErrorRate: 0.25 })).status, 200);
+    const patch = [];
+    for (let i = 0; i < 40; i++) patch.push((await http(base, 'PATCH', `/brand-kits/${kit.id}`, { token: alice.accessToken, body: { name: `kit ${i}` } })).status);
+    // Evenly spread: every 4th request, so exactly 10 of 40.
+    assert.equal(patch.filter((s) => s === 500).length, 10, patch.join(','));
+    assert.equal(patch.filter((s) => s === 200).length, 30);
+    assert.deepEqual(patch.slice(0, 8), [200, 200, 200, 500, 200, 200, 200, 500]);
+    // Other routes, also of the same path with another method, are untouched.
+    for (let i = 0; i < 8; i++) {
+      assert.equal((await http(base, 'GET', `/brand-kits/${kit.id}`, { token: alice.accessToken })).status, 200);
+      assert.equal((await http(base, 'GET', '/brand-kits', { token: alice.accessToken })).status, 200);
+    }
+    const bad = await setFaults({ endpointErrorRoute: '/brand-kits', endpointErrorRate: 2 });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(bad.body.fields.map((f: { field: string }) => f.field).sort(), ['endpointErrorRate', 'endpointErrorRoute']);
+    await resetFaults();
+    assert.equal((await http(base, 'PATCH', `/brand-kits/${kit.id}`, { token: alice.accessToken, body: { name: 'healed' } })).status, 200);
+  });
+
   test('wsReorder swaps two event types', async () => {
     await setFaults({ wsReorder: ['tool_executing', 'tool_completed'] });
     const types = await runTypes(bob);
+    // Both present (a missing one has index -1, which would also be "before"), in swapped order.
+    assert.ok(types.includes('tool_executing') && types.includes('tool_completed'), types.join(','));
     assert.ok(types.indexOf('tool_completed') < types.indexOf('tool_executing'), types.join(','));
     await setFaults({ wsReorder: true });
     const shorthand = (await http(app.adminUrl, 'GET', '/faults')).body.wsReorder;
@@ -143,9 +166,37 @@ describe('faults switched at run time through the admin port', () => {
     assert.ok((await burst()) > 0, 'some answers hold the other user’s kits');
     // Alone, a request still gets its own kits: it is a race, not a wrong query.
     const single = await http(base, 'GET', '/brand-kits', { token: alice.accessToken });
-    assert.ok(single.body.items.every((k: { userId: string }) => k.userId === alice.id));
+    assert.ok(single.body.items.length > 0 && single.body.items.every((k: { userId: string }) => k.userId === alice.id), JSON.stringify(single.body));
     await resetFaults();
     assert.equal(await burst(), 0);
+  });
+
+  test('contentionLatencyMs delays API requests only while more than contentionAbove are in flight', async () => {
+    // latencyMs holds every API request open for 500 ms, so a burst really overlaps on the
+    // server whatever this machine's load; contention adds 800 ms on top.
+    await setFaults({ latencyMs: 500, contentionLatencyMs: 800, contentionAbove: 3 });
+    const get = () => http(base, 'GET', '/brand-kits', { token: alice.accessToken });
+    // One at a time: never more than one in flight, never delayed.
+    for (let i = 0; i < 3; i++) {
+      const one = await get();
+      assert.equal(one.status, 200);
+      assert.ok(one.ms < 1200, `alone: ${one.ms.toFixed(0)} ms`);
+    }
+    // Ten at once: those that arrive with more than 3 in flight (the 4th on) wait 800 ms more.
+    const burst = await Promise.all(Array.from({ length: 10 }, get));
+    assert.ok(burst.every((r) => r.status === 200));
+    const slow = burst.filter((r) => r.ms >= 1250).length;
+    assert.ok(slow >= 5 && slow <= 7, `${slow} of 10 delayed (${burst.map((r) => r.ms.toFixed(0)).join(', ')} ms)`);
+    // /health is not an API route: neither delayed nor counted.
+    const health = await Promise.all(Array.from({ length: 10 }, () => http(base, 'GET', '/health')));
+    assert.ok(health.every((r) => r.ms < 400), 'health is exempt');
+    // The in-flight count went back down: alone again, not delayed.
+    assert.ok((await get()).ms < 1200, 'in-flight count released');
+    // Only latencyMs left: the same burst is not delayed beyond it.
+    await setFaults({ contentionLatencyMs: 0 });
+    const plain = await Promise.all(Array.from({ length: 10 }, get));
+    assert.ok(plain.every((r) => r.ms < 1200), `contention off: ${plain.map((r) => r.ms.toFixed(0)).join(', ')} ms`);
+    await resetFaults();
   });
 
   test('slowQueryMs slows the brand-kits list query only', async () => {
@@ -247,7 +298,9 @@ describe('faults switched at run time through the admin port', () => {
   });
 
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
-  test('brokenPageScript is an uncaught error in a real browser (headless Chromium)', { skip: chromium ? false : 'no Chromium installed' }, async () => {
+  test('brokenPageScript is an uncaught error in a real browser (headless Chromium)', async () => {
+    // Not skipped without a browser: a silent skip would pass CI (which has Chromium) for nothing.
+    assert.ok(chromium, 'this test needs Chromium: apt-get install chromium (scripts/setup.sh installs it)');
     const profile = await mkdtemp(path.join(os.tmpdir(), 'sample-app-chromium-'));
     const consoleOf = (url: string) =>
       new Promise<string[]>((resolve, reject) => {
@@ -272,6 +325,64 @@ describe('faults switched at run time through the admin port', () => {
       await resetFaults();
       await rm(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     }
+  });
+
+  test('lostWriteRate: a kit creation answers 201 with a kit that was never stored', async () => {
+    await setFaults({ lostWriteRate: 1 });
+    try {
+      const created = await http(base, 'POST', '/brand-kits', { token: bob.accessToken, body: { name: 'lost kit' } });
+      assert.equal(created.status, 201);
+      assert.match(created.body.id, /^[0-9a-f-]{36}$/);
+      assert.equal((await http(base, 'GET', `/brand-kits/${created.body.id}`, { token: bob.accessToken })).status, 404, 'the answered kit is not there');
+    } finally {
+      await resetFaults();
+    }
+    const kept = await http(base, 'POST', '/brand-kits', { token: bob.accessToken, body: { name: 'kept kit' } });
+    assert.equal((await http(base, 'GET', `/brand-kits/${kept.body.id}`, { token: bob.accessToken })).status, 200, 'stored without the fault');
+    await http(base, 'DELETE', `/brand-kits/${kept.body.id}`, { token: bob.accessToken });
+  });
+
+  test('duplicateWriteRate: one kit creation stores two rows; the answer names one of them', async () => {
+    const count = async () => (await http(base, 'GET', '/brand-kits', { token: bob.accessToken })).body.items.filter((k: { name: string }) => k.name === 'twin kit').length;
+    await setFaults({ duplicateWriteRate: 1 });
+    let id: string;
+    try {
+      const created = await http(base, 'POST', '/brand-kits', { token: bob.accessToken, body: { name: 'twin kit' } });
+      assert.equal(created.status, 201);
+      id = created.body.id;
+    } finally {
+      await resetFaults();
+    }
+    assert.equal(await count(), 2);
+    assert.equal((await http(base, 'GET', `/brand-kits/${id}`, { token: bob.accessToken })).status, 200);
+    await http(base, 'POST', '/brand-kits', { token: bob.accessToken, body: { name: 'twin kit' } });
+    assert.equal(await count(), 3, 'one row per creation without the fault');
+    for (const k of (await http(base, 'GET', '/brand-kits', { token: bob.accessToken })).body.items.filter((k: { name: string }) => k.name === 'twin kit')) {
+      await http(base, 'DELETE', `/brand-kits/${k.id}`, { token: bob.accessToken });
+    }
+  });
+
+  test('slowPageMs: HTML pages answer that much later; static files, the API and /health do not', async () => {
+    const timed = async (path: string, headers: Record<string, string> = { accept: 'text/html' }) => {
+      const t0 = performance.now();
+      const res = await http(base, 'GET', path, { headers });
+      return { status: res.status, ms: performance.now() - t0 };
+    };
+    await setFaults({ slowPageMs: 400 });
+    try {
+      for (const p of ['/', '/login', '/perf-no-such-page']) {
+        const r = await timed(p);
+        assert.ok(r.ms >= 400, `${p} answered ${r.status} after ${r.ms.toFixed(0)} ms`);
+      }
+      for (const p of ['/static/app.js', '/health']) {
+        const r = await timed(p, {});
+        assert.ok(r.ms < 300, `${p} not delayed: ${r.ms.toFixed(0)} ms`);
+      }
+    } finally {
+      await resetFaults();
+    }
+    const healthy = await timed('/');
+    assert.ok(healthy.ms < 300, `/ without the fault: ${healthy.ms.toFixed(0)} ms`);
   });
 
   test('invalid fault patches → 422 naming each field, and nothing changes', async () => {

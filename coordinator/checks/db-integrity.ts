@@ -9,23 +9,26 @@
  *   db_check_constraints   named check constraints exist on their tables (and are validated)
  *   db_triggers            named triggers exist and are enabled
  *   db_trigger_updated_at  on tables with triggers and an `updated_at` column: an UPDATE that
- *                          writes an old `updated_at` gets `now()` instead (rolled back)
+ *                          writes an old `updated_at` gets `now()` instead (rolled back);
+ *                          skipped when no such table has a row to update (nothing exercised)
  *   db_functions           named functions exist (visible in the search path, or in their schema)
  *   db_function_usage      when `increment_user_usage` is listed: calling it adds up (rolled back)
- *   db_rls_isolation       every `rls: true` table has RLS enabled and a policy; `rls.role` does
- *                          not bypass it; then two users created through the API: as `rls.role`
- *                          with `rls.setting` = A, A's rows are all visible and none of B's (and
- *                          vice versa); with no user set, neither's rows are visible
+ *   db_rls_policies        every `rls: true` table has RLS enabled and a policy
+ *   db_rls_isolation       `rls.role` does not bypass RLS; then two users created through the API:
+ *                          as `rls.role` with `rls.setting` = A, A's rows are all visible and none
+ *                          of B's (and vice versa); with no user set, neither's rows are visible.
+ *                          Skipped, saying so, when `database.rls` is not configured
  *
  * Table names are as the config writes them: `table` (search path) or `schema.table`. Each
  * failure lists every problem found, each naming the table and column/index/constraint and what
  * was expected and found; each carries the SQL (with the session's correlation id) as evidence.
- * Everything that writes runs in a transaction that is rolled back.
+ * Everything that writes runs in a transaction that is rolled back. A check passes only when it
+ * asserted something: one that finds nothing to exercise is `skipped` with the reason (CheckSkipped).
  */
 import type { DatabaseExpectation, ResolvedConfig, TableExpectation } from '../config-schema.ts';
 import { HttpClient } from '../http-client.ts';
 import { quoteIdent, withClient, type Query } from './pg-util.ts';
-import { CheckFailure, type Check, type CheckContext } from './types.ts';
+import { CheckFailure, CheckSkipped, type Check, type CheckContext } from './types.ts';
 import { signupOrLogin, type PerfUser } from './users.ts';
 
 const USAGE_FUNCTION = 'increment_user_usage';
@@ -39,9 +42,10 @@ interface TableInfo {
   rls: boolean;
 }
 
-type Body = (q: Query, tables: Map<string, TableInfo>, problems: string[], ctx: CheckContext) => Promise<void>;
+/** A body returns `{ skip }` when it found nothing to assert (problems found still fail the check). */
+type Body = (q: Query, tables: Map<string, TableInfo>, problems: string[], ctx: CheckContext) => Promise<void | { skip: string }>;
 
-/** Connects, resolves the expected tables, runs `body`, fails listing every problem. */
+/** Connects, resolves the expected tables, runs `body`, fails listing every problem, or skips. */
 function dbCheck(db: DatabaseExpectation, name: string, description: string, body: Body): Check {
   return {
     name,
@@ -52,11 +56,12 @@ function dbCheck(db: DatabaseExpectation, name: string, description: string, bod
       await withClient(ctx, url, async (query, { correlationId }) => {
         const tables = await resolveTables(query, Object.keys(db.tables));
         const problems: string[] = [];
-        await body(query, tables, problems, ctx);
+        const outcome = await body(query, tables, problems, ctx);
         ctx.measure('problems', problems.length);
         if (problems.length) {
           throw new CheckFailure(`${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')} (correlation id ${correlationId})`);
         }
+        if (outcome?.skip) throw new CheckSkipped(outcome.skip);
       });
     },
   };
@@ -257,6 +262,11 @@ export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
           [oidsOf(list)],
         );
         const candidates = list.filter(([, , i]) => withColumn.rows.some((r) => r.oid === i.oid));
+        const noColumn = list.filter(([, , i]) => !withColumn.rows.some((r) => r.oid === i.oid)).map(([n]) => n);
+        if (noColumn.length) ctx.measure('no_updated_at', noColumn);
+        if (!candidates.length) {
+          return { skip: `no table with triggers has an updated_at column (${list.map(([n]) => n).join(', ') || 'none found'}): there is no updated_at trigger to exercise` };
+        }
         const tested: string[] = [];
         const empty: string[] = [];
         await query('BEGIN');
@@ -289,7 +299,7 @@ export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
         }
         ctx.measure('tested', tested);
         if (empty.length) ctx.record({ kind: 'note', message: `no row to update in ${empty.join(', ')}: their updated_at trigger was not exercised` });
-        if (candidates.length && !tested.length) problems.push(`no row in any of ${candidates.map(([n]) => n).join(', ')} to exercise an updated_at trigger on`);
+        if (!tested.length && !problems.length) return { skip: `no row in any of ${candidates.map(([n]) => n).join(', ')} to exercise an updated_at trigger on` };
       }),
     );
   }
@@ -321,10 +331,7 @@ export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
         try {
           await query(`SET LOCAL statement_timeout = '5s'`);
           const user = (await query<{ id: string }>('SELECT id::text AS id FROM users ORDER BY created_at LIMIT 1')).rows[0];
-          if (!user) {
-            problems.push(`no user row to call ${USAGE_FUNCTION} for`);
-            return;
-          }
+          if (!user) return { skip: `no user row to call ${USAGE_FUNCTION} for: the function was not exercised` };
           const kind = 'perf_check';
           const amount = async () =>
             Number((await query<{ amount: string }>('SELECT amount::text FROM usage WHERE user_id = $1 AND kind = $2', [user.id, kind])).rows[0]?.amount ?? 0);
@@ -345,17 +352,27 @@ export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
     );
   }
 
-  if (any((t) => t.rls) || db.rls) {
+  if (any((t) => t.rls)) {
     checks.push(
-      dbCheck(db, 'db_rls_isolation', 'row-level security is on with a policy for every rls table, and isolates two real users', async (query, resolved, problems, ctx) => {
+      dbCheck(db, 'db_rls_policies', 'row-level security is enabled, with a policy, on every rls table', async (query, resolved, problems) => {
         const list = present(db, resolved, problems, (t) => (t.rls ? [true] : []));
         const policies = await query<{ oid: string; n: number }>(`SELECT polrelid::text AS oid, count(*)::int AS n FROM pg_policy WHERE polrelid = ANY($1::oid[]) GROUP BY 1`, [oidsOf(list)]);
         for (const [name, , info] of list) {
           if (!info.rls) problems.push(`${name}: row-level security is not enabled (expected ENABLE ROW LEVEL SECURITY)`);
           else if (!policies.rows.some((p) => p.oid === info.oid && p.n > 0)) problems.push(`${name}: row-level security is enabled but the table has no policy`);
         }
-        if (!db.rls) return;
+      }),
+    );
+  }
+
+  if (any((t) => t.rls) || db.rls) {
+    checks.push(
+      dbCheck(db, 'db_rls_isolation', 'row-level security isolates two real users (as database.rls.role)', async (query, resolved, problems, ctx) => {
+        // Policies that exist prove nothing about what they let through: without a role to read
+        // as, isolation was not tested, and the check says so instead of passing.
+        if (!db.rls) return { skip: 'database.rls is not configured: set database.rls { role, table } (a non-owner role the policies bind, and a table signup fills) to prove isolation' };
         const rls = db.rls;
+        const list = present(db, resolved, problems, (t) => (t.rls ? [true] : []));
         const role = (await query<{ rolsuper: boolean; rolbypassrls: boolean }>('SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1', [rls.role])).rows[0];
         if (!role) {
           problems.push(`role ${rls.role} (database.rls.role) does not exist`);

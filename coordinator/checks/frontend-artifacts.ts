@@ -6,127 +6,87 @@
  * typed (the test user's password) and saw (tokens in API answers, cookies and Authorization
  * headers), so before it is referenced every text entry of the zip is passed through the run's
  * redactor (secrets by value, bearer tokens and JWTs by shape) and the zip is rewritten. If that
- * fails (an archive this small reader does not understand, e.g. zip64), the trace is deleted and
- * a note says why: fail closed. Binary entries (screenshots, images) are kept as they are;
- * password fields render as dots in them.
+ * fails (an archive that cannot be read), the trace is deleted and a note says why: fail closed.
+ * Binary entries (screenshots, images) are kept as they are; password fields render as dots in them.
+ *
+ * The zip format is left to yauzl (reading) and yazl (writing), the pair Playwright itself uses:
+ * zip64 (traces past 4 GB or 65,535 entries), CRC-32 checks, entry sizes validated.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import zlib from 'node:zlib';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { buffer as readAll } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
+import yauzl from 'yauzl';
+import yazl from 'yazl';
 
 export interface ZipEntry {
+  /** Path inside the archive; a directory's ends with `/` (and has no data). */
   name: string;
   data: Buffer;
-  /** DOS time and date of the entry, kept when the archive is rewritten. */
-  time: number;
-  date: number;
+  /** Last modification time, kept when the archive is rewritten. */
+  mtime: Date;
 }
 
-const SIG_LOCAL = 0x04034b50;
-const SIG_CENTRAL = 0x02014b50;
-const SIG_END = 0x06054b50;
+/** Every entry of a zip archive (zip64 too), in archive order, each checked against its size and CRC-32 (Node's zlib). */
+export async function readZip(source: Buffer | string): Promise<ZipEntry[]> {
+  const out: ZipEntry[] = [];
+  await eachZipEntry(source, async (e) => void out.push(e));
+  return out;
+}
 
-/** Reads every entry of a (non-zip64, stored or deflated) zip archive, by its central directory. */
-export function readZip(buf: Buffer): ZipEntry[] {
-  let end = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
-    if (buf.readUInt32LE(i) === SIG_END) {
-      end = i;
-      break;
+async function eachZipEntry(source: Buffer | string, fn: (e: ZipEntry) => Promise<void>): Promise<void> {
+  const opts = { lazyEntries: true, validateEntrySizes: true, strictFileNames: false };
+  const zip = typeof source === 'string' ? await yauzl.openPromise(source, opts) : await yauzl.fromBufferPromise(source, opts);
+  try {
+    for await (const entry of zip.eachEntry()) {
+      const name = entry.fileName;
+      const mtime = entry.getLastModDate();
+      if (name.endsWith('/')) await fn({ name, data: Buffer.alloc(0), mtime });
+      else {
+        const data = await readAll(await zip.openReadStreamPromise(entry));
+        // yauzl checks sizes, not checksums: a damaged entry must not be rewritten as a sound one.
+        if (crc32(data) !== entry.crc32) throw new Error(`${name}: CRC-32 mismatch (the archive is damaged)`);
+        await fn({ name, data, mtime });
+      }
     }
+  } finally {
+    zip.close();
   }
-  if (end < 0) throw new Error('not a zip archive (no end of central directory)');
-  const count = buf.readUInt16LE(end + 10);
-  let at = buf.readUInt32LE(end + 16);
-  if (count === 0xffff || at === 0xffffffff) throw new Error('zip64 archives are not supported');
-  const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    if (buf.readUInt32LE(at) !== SIG_CENTRAL) throw new Error(`bad central directory entry ${i}`);
-    const method = buf.readUInt16LE(at + 10);
-    const time = buf.readUInt16LE(at + 12);
-    const date = buf.readUInt16LE(at + 14);
-    const compressedSize = buf.readUInt32LE(at + 20);
-    const size = buf.readUInt32LE(at + 24);
-    const nameLen = buf.readUInt16LE(at + 28);
-    const extraLen = buf.readUInt16LE(at + 30);
-    const commentLen = buf.readUInt16LE(at + 32);
-    const local = buf.readUInt32LE(at + 42);
-    const name = buf.toString('utf8', at + 46, at + 46 + nameLen);
-    if (compressedSize === 0xffffffff || size === 0xffffffff || local === 0xffffffff) throw new Error('zip64 archives are not supported');
-    if (buf.readUInt32LE(local) !== SIG_LOCAL) throw new Error(`bad local header for ${name}`);
-    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
-    const raw = buf.subarray(start, start + compressedSize);
-    let data: Buffer;
-    if (method === 0) data = Buffer.from(raw);
-    else if (method === 8) data = zlib.inflateRawSync(raw);
-    else throw new Error(`${name}: unsupported compression method ${method}`);
-    if (data.length !== size) throw new Error(`${name}: size ${data.length}, expected ${size}`);
-    entries.push({ name, data, time, date });
-    at += 46 + nameLen + extraLen + commentLen;
-  }
-  return entries;
 }
 
-/** Writes entries as a deflated zip archive (UTF-8 names, no extra fields). */
-export function writeZip(entries: ZipEntry[]): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name, 'utf8');
-    const compressed = zlib.deflateRawSync(e.data);
-    const crc = crc32(e.data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(SIG_LOCAL, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt16LE(e.time, 10);
-    local.writeUInt16LE(e.date, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(e.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(SIG_CENTRAL, 0);
-    central.writeUInt16LE((3 << 8) | 20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt16LE(e.time, 12);
-    central.writeUInt16LE(e.date, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(e.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE((0o100644 << 16) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, compressed);
-    centrals.push(central, name);
-    offset += local.length + name.length + compressed.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(SIG_END, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
+/** Adds an entry to an archive being written, deflated (zip64 where sizes or counts need it). */
+function addEntry(zip: yazl.ZipFile, e: ZipEntry): void {
+  if (e.name.endsWith('/')) zip.addEmptyDirectory(e.name, { mtime: e.mtime });
+  else zip.addBuffer(e.data, e.name, { mtime: e.mtime, compress: true });
 }
 
-let crcTable: Uint32Array | undefined;
-function crc32(data: Buffer): number {
-  const native = (zlib as { crc32?: (d: Buffer) => number }).crc32;
-  if (native) return native(data);
-  crcTable ??= Uint32Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  let crc = 0xffffffff;
-  for (const byte of data) crc = crcTable[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
+/**
+ * Writes `entries` as a zip archive to `file`, through a file beside it renamed over `file` only
+ * when complete. `entries` adds them (it may be reading another archive as it goes); if it
+ * throws, nothing is left behind and `file` is untouched.
+ */
+async function writeZipFile(file: string, entries: (add: (e: ZipEntry) => void) => Promise<void>): Promise<void> {
+  const zip = new yazl.ZipFile();
+  const tmp = `${file}.writing`;
+  const written = pipeline(zip.outputStream, createWriteStream(tmp));
+  written.catch(() => {}); // awaited below; a write failure must not surface as an unhandled rejection first
+  try {
+    await entries((e) => addEntry(zip, e));
+  } catch (e) {
+    zip.end();
+    await written.catch(() => {});
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  zip.end();
+  await written;
+  await rename(tmp, file);
+}
+
+/** Writes entries as a zip archive at `file`. */
+export async function writeZip(file: string, entries: ZipEntry[]): Promise<void> {
+  await writeZipFile(file, async (add) => entries.forEach(add));
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -141,19 +101,26 @@ function asText(data: Buffer): string | undefined {
   }
 }
 
-/** Rewrites the zip at `file` with `redact` applied to every text entry; returns how many entries changed. */
+/**
+ * Rewrites the zip at `file` with `redact` applied to every text entry; returns how many entries
+ * changed. Entries are read one by one and handed to the writer as they come. The new archive
+ * replaces the original only when complete: a failure leaves the unredacted original, which the
+ * caller then deletes (fail closed).
+ */
 export async function redactZipFile(file: string, redact: (text: string) => string): Promise<number> {
-  const entries = readZip(await readFile(file));
   let changed = 0;
-  for (const e of entries) {
-    const text = asText(e.data);
-    if (text === undefined) continue;
-    const redacted = redact(text);
-    if (redacted !== text) {
-      e.data = Buffer.from(redacted, 'utf8');
-      changed++;
-    }
-  }
-  await writeFile(file, writeZip(entries));
+  await writeZipFile(file, (add) =>
+    eachZipEntry(file, async (e) => {
+      const text = asText(e.data);
+      if (text !== undefined) {
+        const redacted = redact(text);
+        if (redacted !== text) {
+          e.data = Buffer.from(redacted, 'utf8');
+          changed++;
+        }
+      }
+      add(e);
+    }),
+  );
   return changed;
 }

@@ -4,7 +4,8 @@
  *   page_<name>      the page loads: its document answers the expected status (404 for the
  *                    not-found page), every `testIds`/`selectors` element is visible (auth pages:
  *                    also a form), no uncaught page error, no console error, no failed request
- *                    (network failure or status >= 400, except the document's expected status);
+ *                    (network failure or status >= 400, except the document's expected status
+ *                    and requests matching `frontend.ignoreRequests`, which are noted instead);
  *                    FCP, DOMContentLoaded and load are measured (`fcp_ms`, ...) and checked
  *                    against the page's `frontend.budgets`. Dashboard pages are loaded signed in:
  *                    a perf test user signs in through the API and its access token goes in the
@@ -16,6 +17,7 @@
  * report fails its budget rather than passing it unmeasured.
  */
 import type { FrontendBudget, FrontendConfig, FrontendPage, ResolvedConfig } from '../config-schema.ts';
+import { urlMatcher, type UrlMatcher } from './frontend-ignore.ts';
 import { withBrowser, type BrowserSession, type PageTimings } from './frontend-session.ts';
 import { CheckFailure, type Check, type CheckContext } from './types.ts';
 import { sharedUser } from './users.ts';
@@ -27,6 +29,7 @@ const METRIC_KEYS: Record<keyof PageTimings, string> = { fcp: 'fcp_ms', domConte
 
 export function frontendSmokeChecks(config: ResolvedConfig): Check[] {
   const f = config.frontend;
+  const ignored = urlMatcher(f.ignoreRequests);
   return f.pages.flatMap((page): Check[] => {
     const budgets = f.budgets.filter((b) => b.page === page.name);
     const load: Check = {
@@ -34,7 +37,7 @@ export function frontendSmokeChecks(config: ResolvedConfig): Check[] {
       description: `${page.path}${page.kind === 'dashboard' ? ' (signed in)' : ''}: ${page.status}, ${describeExpectations(page)}, no console errors or failed requests${
         budgets.length ? `, ${budgets.map((b) => `${b.metric} ≤ ${b.limitMs} ms`).join(', ')}` : ''
       }`,
-      run: (ctx) => pageLoads(ctx, f, page, budgets),
+      run: (ctx) => pageLoads(ctx, f, page, budgets, ignored),
     };
     if (page.kind !== 'dashboard') return [load];
     return [
@@ -57,7 +60,7 @@ function pathOf(p: string): string {
   return new URL(p, 'http://x').pathname;
 }
 
-async function pageLoads(ctx: CheckContext, f: FrontendConfig, spec: FrontendPage, budgets: FrontendBudget[]): Promise<void> {
+async function pageLoads(ctx: CheckContext, f: FrontendConfig, spec: FrontendPage, budgets: FrontendBudget[], ignored: UrlMatcher): Promise<void> {
   await withBrowser(ctx, `page_${spec.name}`, async (s) => {
     if (spec.kind === 'dashboard') {
       const user = await sharedUser(ctx, 'frontend');
@@ -94,8 +97,15 @@ async function pageLoads(ctx: CheckContext, f: FrontendConfig, spec: FrontendPag
     // the console line Chromium prints for it.
     const documentUrl = res?.url();
     const expectedDocumentError = status === spec.status && spec.status >= 400;
-    const consoleErrors = s.consoleErrors.filter((c) => !(expectedDocumentError && c.url === documentUrl && c.text.startsWith('Failed to load resource')));
-    const failed = s.failedRequests.filter((r) => !(expectedDocumentError && r.document && r.status === spec.status));
+    // Requests the user declared harmless (frontend.ignoreRequests), and the console line
+    // Chromium prints for each, are noted, not counted.
+    const loadError = (c: { text: string }) => c.text.startsWith('Failed to load resource');
+    const consoleErrors = s.consoleErrors.filter((c) => !(loadError(c) && ((expectedDocumentError && c.url === documentUrl) || ignored(c.url))));
+    const failed = s.failedRequests.filter((r) => !(expectedDocumentError && r.document && r.status === spec.status) && !ignored(r.url));
+    const ignoredRequests = s.failedRequests.filter((r) => ignored(r.url));
+    if (ignoredRequests.length) {
+      ctx.record({ kind: 'note', message: `failed requests ignored by frontend.ignoreRequests (${ignoredRequests.length})`, data: ignoredRequests.slice(0, 20).map((r) => `${r.method} ${r.url} ${r.status ?? r.error}`) });
+    }
     if (s.pageErrors.length) problems.push(`${s.pageErrors.length} uncaught page error(s): ${s.pageErrors[0]!.split('\n')[0]}`);
     if (consoleErrors.length) problems.push(`${consoleErrors.length} console error(s): ${consoleErrors[0]!.text}`);
     if (failed.length) {

@@ -4,6 +4,9 @@
  * A check is a named async function. It passes by returning, fails by throwing (a
  * `CheckFailure` for an expected failure with a clear message; anything else is an
  * error of the check itself, reported the same way but with its stack in `details`).
+ * A pass must mean an assertion ran: a check that finds nothing to assert (no table with the
+ * column it tests, a feature the config does not declare, no rows the load created) throws
+ * `CheckSkipped` with the reason instead of returning, and is reported `skipped`, never `passed`.
  * Evidence (HTTP exchanges, WebSocket frames, SQL, notes) is recorded through the
  * context while the check runs; the runner attaches it to the check's result, redacted.
  */
@@ -119,11 +122,23 @@ export class CheckFailure extends Error {
   }
 }
 
+/**
+ * The check had nothing to assert: its result is `skipped` with this reason (in `error`), not
+ * retried. The reason says what was missing and how to make the check run.
+ */
+export class CheckSkipped extends Error {
+  override readonly name = 'CheckSkipped';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
 export interface CheckResult {
   name: string;
   status: CheckStatus;
   attempts: number;
   durationMs: number;
+  /** Why it failed; for a `skipped` check, why it was not run or had nothing to assert. */
   error?: string;
   /** Correlation ids of the requests the check made (the failing attempt's when failed). */
   correlationIds: string[];

@@ -2,17 +2,24 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { BundledScenario } from '../../bundler/bundle.ts';
-import { compareWithK6, evaluateGates, gatesToThresholds, thresholdExpression, thresholdKey } from '../../analysis/gates.ts';
+import { askedLoad, LoadConcurrencyIngest } from '../../analysis/concurrency.ts';
+import { crossCheck, decideGate, gatesToThresholds } from '../../analysis/gates.ts';
 import { percentileMs } from '../../analysis/histogram.ts';
-import { ingestK6Samples } from '../../analysis/k6-bin.ts';
-import { metricTypesFromSummary } from '../../analysis/k6-csv.ts';
+import { ingestK6Csv, metricTypesFromSummary } from '../../analysis/k6-csv.ts';
 import { isK6Builtin } from '../../analysis/k6-metrics.ts';
-import { StoreUnion, summarizeSeries, type MetricStore } from '../../analysis/metric-store.ts';
+import { summarizeSeries, type MetricStore } from '../../analysis/metric-store.ts';
 import type { ProfileName } from '../../scenarios/lib/profiles.ts';
 import type { GateSpec } from '../config-schema.ts';
 import type { K6Binary } from '../k6.ts';
+import { screenSecretTags, secretTagReasons } from '../../analysis/tag-secrets.ts';
+import { scrubFile } from '../redact-file.ts';
+import { K6_KILL_AFTER_MS, K6_STOP_GRACE_MS } from '../k6-children.ts';
+import { HostCpuInterval } from '../host-cpu.ts';
 import { runK6, type K6RunResult } from '../k6-run.ts';
 import type { PhaseDef, PhaseRunContext } from '../pipeline.ts';
+import type { Redactor } from '../redact.ts';
+import type { ChecksRule } from '../k6-checks.ts';
+import { attachEvidence, judgeScenario } from './load-checks.ts';
 import type { GateResult, K6PhaseResult, PhaseResult } from '../verdict.ts';
 
 export interface LoadPhaseOptions {
@@ -36,6 +43,12 @@ export interface LoadPhaseOptions {
   onCounters?: (c: { created: Record<string, number>; deleted: Record<string, number> }) => void;
   /** Extra k6 outputs and per-sample tags (InfluxDB: coordinator/influx.ts). */
   outputs?: (scenario: string) => { outputs: string[]; tags: Record<string, string>; env?: Record<string, string> } | undefined;
+  /** `load.checks`: how k6 checks no threshold or gate covers decide (default: every evaluation passes). */
+  checks?: ChecksRule;
+  /** The run's Redactor, for the console lines of failing scenarios quoted in the verdict; also k6's
+   *  stdout, log and summary pass through it, and a sample tag holding a secret fails the run
+   *  (analysis/tag-secrets.ts). */
+  redactor?: Redactor;
 }
 
 
@@ -70,6 +83,9 @@ export function loadPhase(opts: LoadPhaseOptions): PhaseDef {
     retries: 0,
     concurrency: 1,
     checks: [],
+    // On an interrupt or timeout, k6 gets SIGINT and is escalated to SIGKILL within
+    // K6_STOP_GRACE_MS + K6_KILL_AFTER_MS; then what it measured is analysed.
+    abortGraceMs: K6_STOP_GRACE_MS + K6_KILL_AFTER_MS + 10_000,
     run: (ctx) => runLoad(opts, ctx),
   };
 }
@@ -81,12 +97,16 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
   const reasons: string[] = [];
   const invalid: string[] = [];
   const dropped: string[] = [];
+  /** Scenarios that ran on a host whose CPU was saturated (by whatever). */
+  const contended: string[] = [];
   let interrupted = false;
 
   for (const b of opts.bundles) {
     if (ctx.signal.aborted) break;
     const gates = gatesFor(b.name, b.script, opts.gates);
     const extraOut = opts.outputs?.(b.name);
+    // The whole host's CPU while this scenario's k6 runs (coordinator/host-cpu.ts).
+    const hostInterval = new HostCpuInterval();
     const r = await runK6({
       ...(extraOut ? { outputs: extraOut.outputs, tags: extraOut.tags } : {}),
       k6: opts.k6,
@@ -96,7 +116,9 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
       expectedMs: opts.durationMs,
       signal: ctx.signal,
       targetPid: opts.targetPid?.(),
-      overrides: { vus: opts.users, duration: opts.duration, thresholds: gatesToThresholds(gates) },
+      ...(opts.redactor ? { redact: (t: string) => opts.redactor!.redactString(t) } : {}),
+      // `windows`: tag each iteration ramp-up/steady when a gate here judges the steady window only.
+      overrides: { vus: opts.users, duration: opts.duration, thresholds: gatesToThresholds(gates), ...(gates.some((g) => g.window === 'steady') ? { windows: true } : {}) },
       env: {
         PERF_BASE_URL: ctx.target.baseUrl,
         ...(ctx.target.wsUrl ? { PERF_WS_URL: ctx.target.wsUrl } : {}),
@@ -118,19 +140,22 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
           ...(s.p95Ms !== undefined ? { p95Ms: s.p95Ms } : {}),
         }),
     });
+    const hostCpu = hostInterval.stop();
     const analysis = await analyse(r, b.name, gates, opts, ctx.runDir, extraOut !== undefined);
     storeOf.set(b.name, analysis.store);
+    // The script's own thresholds and its k6 checks (coordinator/phases/load-checks.ts).
+    const judged = judgeScenario(b.name, r, analysis.store, gatesToThresholds(gates), opts.checks);
     results.push({
       scenario: b.name,
       script: path.relative(opts.projectDir, b.script),
       exitCode: r.exitCode,
       meaning: r.meaning,
-      thresholds: r.thresholds,
+      ...judged.fields,
       scriptErrors: r.scriptErrors,
       durationMs: r.durationMs,
       files: Object.fromEntries(Object.entries({ ...r.files, analysis: analysis.file }).map(([k, f]) => [k, path.relative(ctx.runDir, f)])),
       analysis: analysis.summary,
-      resources: r.resources,
+      resources: { ...r.resources, ...(hostCpu ? { host: hostCpu } : {}) },
       consistency: analysis.consistency,
     });
     if (r.interrupted) {
@@ -138,32 +163,52 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
       break;
     }
     for (const c of analysis.consistency.filter((c) => c.disagreement)) reasons.push(`${b.name}: ${c.disagreement}`);
-    // The scenario's own thresholds (declared in its script, not derived from gates) decide through k6.
-    const fromGates = new Set(gates.map((g) => `${thresholdKey(g)} ${thresholdExpression(g)}`));
-    for (const t of r.thresholds.filter((t) => !t.passed && !fromGates.has(`${t.metric} ${t.expression}`))) {
-      const obs = t.observed !== undefined ? `, observed ${Number(t.observed.toPrecision(4))}` : '';
-      reasons.push(`${b.name}: threshold ${t.metric} "${t.expression}" failed${obs}`);
+    reasons.push(...judged.reasons);
+    reasons.push(...secretTagReasons(b.name, analysis.secretTags));
+    // k6 streamed those samples to InfluxDB as they were: say how to remove them there.
+    if (analysis.secretTags.length && extraOut) {
+      reasons.push(`${b.name}: InfluxDB got these samples before perf saw them; remove them there with DROP SERIES FROM /.*/ WHERE "run_id" = '${ctx.runId}' AND "perf_scenario" = '${b.name}'`);
     }
     for (const e of r.scriptErrors) reasons.push(`${b.name}: script error ×${e.count}: ${e.message}${e.location ? ` at ${e.location}` : ''}`);
     if (r.exitCode !== 0 && r.exitCode !== 99) reasons.push(`${b.name}: k6 exited ${r.exitCode} (${r.meaning})`);
     if (analysis.summary.droppedIterations > 0) dropped.push(`${b.name}: k6 dropped ${analysis.summary.droppedIterations} iterations (the requested load was not generated)`);
     const k6cpu = r.resources.k6;
-    if (k6cpu && k6cpu.cpuAvgPct >= (opts.saturationCpuShare ?? 0.9) * 100 * k6cpu.cores) {
-      invalid.push(`${b.name}: k6 used ${k6cpu.cpuAvgPct}% CPU on ${k6cpu.cores} cores (generator saturated)`);
+    const share = opts.saturationCpuShare ?? 0.9;
+    // The generator is saturated when k6 alone used nearly every core, or when the machine was
+    // pinned and k6 was most of it (k6 wanted more CPU than it got; the target on the same
+    // machine takes the rest, so "k6 alone at 90 % of all cores" would hardly ever fire there).
+    const k6Pinned = k6cpu && k6cpu.cpuAvgPct >= share * 100 * k6cpu.cores;
+    const k6MostOfPinnedHost = k6cpu && hostCpu && hostCpu.busyPct >= share * 100 && k6cpu.cpuAvgPct >= 0.5 * hostCpu.busyPct * hostCpu.cores;
+    if (k6cpu && (k6Pinned || k6MostOfPinnedHost)) {
+      const host = hostCpu ? `, the host ${hostCpu.busyPct}% busy` : '';
+      invalid.push(`${b.name}: k6 used ${k6cpu.cpuAvgPct}% CPU on ${k6cpu.cores} cores${host} (generator saturated)`);
+    } else if (k6cpu && hostCpu && hostCpu.busyPct >= (opts.saturationCpuShare ?? 0.9) * 100) {
+      // k6 itself was not pinned, but the machine was (the target, other work): k6 waited for a
+      // CPU between receiving and stamping, so timings and time budgets measured the machine.
+      const t = r.resources.target;
+      contended.push(
+        `${b.name}: the host's CPU was ${hostCpu.busyPct}% busy on ${hostCpu.cores} cores (k6 ${k6cpu.cpuAvgPct}%${t ? `, the target ${t.cpuAvgPct}%` : ''} of one core, other processes the rest): the generator competed for CPU (host saturated)`,
+      );
     }
   }
 
   const stores = [...storeOf.values()];
   opts.onCounters?.({ created: sumByKind(stores, 'resources_created'), deleted: sumByKind(stores, 'resources_deleted') });
 
-  // Gates are decided once, over every scenario's samples merged (HDR add): one declaration, one verdict.
-  // A gate bound to scenarios is evaluated on theirs only, and is not-run when none of them ran.
+  // Each gate holds in each scenario it applies to (and each value of its groupBy tag), the
+  // worst deciding; merged over its scenarios only when it says `merge: true` (analysis/gates.ts).
+  // Each whole-scenario part carries k6's result for the threshold perf injected there, and the
+  // gate any disagreement between the two (which fails the run above, scenario by scenario).
   const gateResults: GateResult[] = opts.gates.map((g) => {
-    const own = g.scenarios ? g.scenarios.flatMap((n) => (storeOf.has(n) ? [storeOf.get(n)!] : [])) : stores;
-    const [r] = evaluateGates([g], new StoreUnion(own));
-    const bound = g.scenarios ? { scenarios: g.scenarios } : {};
-    if (g.scenarios && own.length === 0) return { ...r!, ...bound, status: 'not-run' as const, note: `its scenarios (${g.scenarios.join(', ')}) did not run` };
-    return { ...r!, ...bound };
+    const r = decideGate(g, storeOf);
+    const checks = results.flatMap((k) => (k.consistency ?? []).filter((c) => c.metric === r.metric && c.expression === r.expression).map((c) => ({ scenario: k.scenario, c })));
+    for (const p of r.parts ?? []) {
+      const k6 = p.scenario !== undefined && p.group === undefined ? checks.find((x) => x.scenario === p.scenario)?.c.k6 : undefined;
+      if (k6) p.k6 = k6;
+    }
+    const worstK6 = checks.find((x) => x.scenario === r.scenario)?.c.k6;
+    const disagreements = checks.filter((x) => x.c.disagreement).map((x) => `${x.scenario}: ${x.c.disagreement}`);
+    return { ...r, ...(worstK6 ? { k6: worstK6 } : {}), ...(disagreements.length ? { disagreement: disagreements.join('; ') } : {}) };
   });
   for (const g of gateResults.filter((g) => g.status !== 'passed' && g.status !== 'not-run')) {
     const obs = g.observed !== undefined ? `, observed ${Number(g.observed.toPrecision(4))} ${g.unit}` : '';
@@ -176,6 +221,12 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
     if (reasons.length) reasons.push(...dropped);
     else invalid.push(...dropped);
   }
+  // A saturated host voids a failure but not a pass: contention only slows k6 and the target,
+  // so what passed would pass on a quiet machine too, while a failed latency gate or time
+  // budget may have measured the machine. The failures stay in the reasons.
+  if (contended.length && reasons.length) invalid.push(...contended);
+  // A scenario that did not pass points at k6's stdout and log, and quotes its console.warn/error lines.
+  await attachEvidence(results, gateResults, ctx.runDir, opts.redactor);
   const extra = { k6: results, gates: gateResults, ...(invalid.length ? { invalidBecause: invalid.join('; ') } : {}) };
   if (interrupted || ctx.signal.aborted) return { status: 'interrupted', reason: 'interrupted during k6', ...extra };
   return reasons.length ? { status: 'failed', reason: reasons.join('; '), ...extra } : { status: 'passed', ...extra };
@@ -183,29 +234,20 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
 
 /** `toInflux`: the samples also went to InfluxDB, so count those that are one point there. */
 async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts: LoadPhaseOptions, runDir: string, toInflux: boolean) {
-  const store: MetricStore = await ingestK6Samples(r.files.samples, metricTypesFromSummary(r.files.summary), windowSecondsFor(opts.durationMs), toInflux);
-  // The same gates on this scenario alone, next to k6's thresholds for this run: a cross-check
-  // of the harness's analysis against k6 (not the gate decision, which is over all scenarios).
-  const evaluated = evaluateGates(gates, store).map((g) => ({ ...g, scenario }));
-  const disagreements = compareWithK6(evaluated, r.thresholds, store, gates);
-  const consistency = evaluated.map((g) => {
-    const t = r.thresholds.find((t) => t.metric === g.metric && t.expression === g.expression);
-    const d = disagreements.find((d) => d.metric === g.metric && d.expression === g.expression);
-    return {
-      metric: g.metric,
-      expression: g.expression,
-      samples: g.samples,
-      harness: { ...(g.observed !== undefined ? { observed: g.observed } : {}), status: g.status },
-      ...(t ? { k6: { ...(t.observed !== undefined ? { observed: t.observed } : {}), passed: t.passed } } : {}),
-      ...(d
-        ? { disagreement: `harness and k6 disagree on ${g.metric} ${g.expression}: harness ${d.harness.observed} (${d.harness.passed ? 'pass' : 'fail'}) vs k6 ${d.k6.observed} (${d.k6.passed ? 'pass' : 'fail'}), tolerance ${d.toleranceMs?.toPrecision(3)}` }
-        : {}),
-    };
-  });
+  // Rates and requests in flight over the scenario's load period (setup and teardown left out), in the same pass.
+  const load = new LoadConcurrencyIngest();
+  const store: MetricStore = await ingestK6Csv(r.files.samples, metricTypesFromSummary(r.files.summary), windowSecondsFor(opts.durationMs), toInflux, load.tap);
+  const concurrency = load.result(askedLoad(r.scenarioOptions));
+  // A tag value holding a secret is redacted before anything below sees it, and scrubbed from the raw file.
+  const secretTags = opts.redactor ? screenSecretTags(store, opts.redactor) : [];
+  if (secretTags.length) await scrubFile(r.files.samples, secretTags.flatMap((t) => t.secrets));
+  // k6's result for every threshold perf injected into this scenario against perf's evaluation
+  // of the same samples: they must agree (analysis/gates.ts crossCheck). k6 reported when it ran
+  // to its end (exit 0, or 99 for crossed thresholds) and was not interrupted.
+  const consistency = crossCheck(gates, r.thresholds, store, !r.interrupted && (r.exitCode === 0 || r.exitCode === 99));
   const reqs = store.merged('http_reqs');
   const failed = store.merged('http_req_failed');
   const dropped = store.merged('dropped_iterations');
-  const seconds = Math.max(1, store.lastTimestamp - store.firstTimestamp + 1);
   const rampUpEnd = store.firstTimestamp + (opts.rampUpSeconds ?? 0);
   const durWindows = store.windows.get('http_req_duration') ?? new Map();
   const failWindows = store.windows.get('http_req_failed') ?? new Map();
@@ -228,6 +270,7 @@ async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts
   );
   return {
     store,
+    secretTags,
     consistency,
     file,
     summary: {
@@ -235,10 +278,11 @@ async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts
       samplesByMetric: countsByMetric(store),
       ...(store.coincident.size ? { coincidentByMetric: Object.fromEntries(store.coincident) } : {}),
       requests: reqs.count,
-      requestsPerSec: Math.round((reqs.count / seconds) * 10) / 10,
+      requestsPerSec: concurrency?.requestsPerSec ?? 0,
       errorRate: failed.count ? failed.nonZero / failed.count : 0,
       droppedIterations: dropped.sum,
       windows,
+      ...(concurrency ? { concurrency } : {}),
     },
   };
 }

@@ -12,7 +12,11 @@
  * Lines other code and tests match (keep them stable): `verdict: PASSED in 1.2 s`,
  * `  - <reason>`, the `.perf/runs/<id>/verdict.json` path, `▶ <phase>` off a TTY,
  * `<phase> … skipped — <reason>`, threshold lines
- * `✓/✗ <metric>: <expr> (observed N)` and `script error ×N: <msg> at <file:line:col>`.
+ * `✓/✗ <metric>: <expr> (observed N)` and `script error ×N: <msg> at <file:line:col>`;
+ * k6 checks `✓/~/✗ <scenario>: check "<name>" (<k6 scenario>[, <group>]) P of N passed[ — <status> (<decided by>)]`
+ * and script thresholds `<scenario>: threshold <metric> <expr> (k6, observed N, M samples)` in
+ * the gate table; under a scenario that did not pass, `console.<level> ×N: <line>` and
+ * `k6 output: <stdout path>, <log path>`.
  */
 import path from 'node:path';
 import pc from 'picocolors';
@@ -29,6 +33,7 @@ import {
   flakyChecks,
   formatMs,
   gateStatusWord,
+  gatePartText,
   gateText,
   isFailingStatus,
   mostUsefulEvidence,
@@ -38,7 +43,9 @@ import {
   round,
   stripAnsi,
 } from './summarize.ts';
+import { concurrencyLines } from './concurrency-lines.ts';
 import { redactCheck, redactPhase, redactVerdict } from './redact-verdict.ts';
+import { checksWithFailures, checkText, consoleLineText, scriptThresholds, thresholdPassed, thresholdText } from './k6-text.ts';
 
 /** The part of a stream the console needs; process.stderr fits, so does a test double. */
 export interface OutStream {
@@ -88,6 +95,8 @@ export function consoleReporter(optsOrStream: ConsoleOptions | OutStream = {}): 
   const c = pc.createColors(tty && !(env.NO_COLOR !== undefined && env.NO_COLOR !== ''));
 
   let runStartedAt = Date.now();
+  /** The run folder (from onRunBegin), so k6's evidence files are printed as paths a person can open. */
+  let runDirOfRun: string | undefined;
   let live: LivePhase | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let statusShown = false;
@@ -162,8 +171,10 @@ export function consoleReporter(optsOrStream: ConsoleOptions | OutStream = {}): 
   const checkLine = (ch: CheckEndInfo, width: number) => {
     const note = attemptsNote({ status: ch.status as CheckResult['status'], attempts: ch.attempts });
     const statusText = ch.status === 'passed' || ch.status === 'flaky' ? '' : ` ${ch.status === 'timedout' ? 'timed out' : ch.status}`;
+    // A skipped check says why on its line (nothing to assert is not a pass).
+    const skipText = ch.status === 'skipped' && ch.error ? ` ${c.dim('—')} ${oneLine(ch.error, 200)}` : '';
     const noteText = note ? ` ${ch.status === 'flaky' ? c.yellow(note) : c.dim(`(${note})`)}` : '';
-    return `    ${mark(ch.status)} ${ch.name.padEnd(width)} ${c.dim(formatMs(ch.durationMs))}${statusText}${noteText}`;
+    return `    ${mark(ch.status)} ${ch.name.padEnd(width)} ${c.dim(formatMs(ch.durationMs))}${statusText}${noteText}${skipText}`;
   };
 
   /** Error, correlation id, most useful evidence, and the response excerpt of a failing
@@ -214,16 +225,26 @@ export function consoleReporter(optsOrStream: ConsoleOptions | OutStream = {}): 
       const a = k.analysis;
       const load = a ? `, ${a.requests} requests (${a.requestsPerSec} req/s), ${(a.errorRate * 100).toFixed(2)}% failed${a.droppedIterations ? `, ${a.droppedIterations} dropped iterations` : ''}` : '';
       w(`    ${mark(k.exitCode === 0 || k.exitCode === 99 ? 'passed' : 'failed')} k6 ${k.scenario}: exit ${k.exitCode} (${k.meaning})${load}`);
-      // Thresholds derived from gates are decided over all scenarios, in the gate table;
+      for (const l of a?.concurrency ? concurrencyLines(a.concurrency) : []) w(`      ${c.dim(l)}`);
+      // Thresholds derived from gates are decided in the gate table (per scenario, with k6's figure);
       // here only the scenario's own thresholds (declared in its script).
-      const fromGates = new Set((k.consistency ?? []).map((x) => `${x.metric} ${x.expression}`));
-      for (const t of k.thresholds.filter((t) => !fromGates.has(`${t.metric} ${t.expression}`))) {
-        const obs = t.observed !== undefined ? ` (observed ${round(t.observed)})` : '';
-        w(`    ${mark(t.passed ? 'passed' : 'failed')} ${t.metric}: ${t.expression}${obs}`);
+      for (const t of scriptThresholds(k)) {
+        const obs = t.observed !== undefined && !t.noData ? ` (observed ${round(t.observed)})` : '';
+        w(`    ${mark(thresholdPassed(t) ? 'passed' : 'failed')} ${t.metric}: ${t.expression}${obs}${t.noData ? ' no data: k6 passed it on no sample' : ''}`);
       }
       for (const x of (k.consistency ?? []).filter((x) => x.disagreement)) w(`    ${c.red('✗')} ${x.disagreement}`);
       for (const e of k.scriptErrors) {
         w(`    ${c.red('✗')} script error ×${e.count}: ${e.message}${e.location ? ` at ${e.location}` : ''}`);
+      }
+      // k6 checks with failed evaluations (every check is in the gate table at the end).
+      for (const ch of checksWithFailures(k)) w(`    ${mark(ch.status === 'failed' ? 'failed' : 'flaky')} ${checkText(ch)}`);
+      if (k.checksOmitted?.fails) w(`    ${c.red('✗')} ${k.checksOmitted.fails} failed evaluations in ${k.checksOmitted.count} more checks (verdict.json lists ${k.checks?.length ?? 0})`);
+      // A scenario that did not pass: what its script logged, and where k6's own record is.
+      if (k.evidence) {
+        for (const l of k.evidence.console) w(`        ${consoleLineText(l)}`);
+        if (k.evidence.consoleOmitted) w(`        ${c.dim(`(${k.evidence.consoleOmitted} more console lines in ${k.evidence.log})`)}`);
+        const at = (f: string) => path.relative(cwd, runDirOfRun ? path.join(runDirOfRun, f) : f);
+        w(`        ${c.dim('k6 output:')} ${at(k.evidence.stdout)}, ${at(k.evidence.log)}`);
       }
     }
   };
@@ -231,8 +252,9 @@ export function consoleReporter(optsOrStream: ConsoleOptions | OutStream = {}): 
   return {
     name: 'console',
 
-    onRunBegin({ runId, phases }) {
+    onRunBegin({ runId, runDir, phases }) {
       runStartedAt = Date.now();
+      runDirOfRun = runDir;
       w(`${c.bold('perf')} run ${runId}: ${phases.join(' → ')}`);
     },
 
@@ -320,12 +342,31 @@ export function consoleReporter(optsOrStream: ConsoleOptions | OutStream = {}): 
       else w(`${c.bold('phases')}: ${countsText(phases)}`);
       const flaky = flakyChecks(v);
       if (flaky.length) w(`${c.yellow('flaky')}: ${flaky.map((f) => `${f.phase}/${f.check.name} (attempt ${f.check.attempts})`).join(', ')}`);
-      if (v.gates?.length) {
+      // k6's own verdict parts: every script threshold and every check, per perf scenario.
+      const k6Runs = v.phases.flatMap((p) => p.k6 ?? []);
+      const k6Rows = k6Runs.flatMap((k) => [
+        ...scriptThresholds(k).map((t) => ({ ok: thresholdPassed(t), soft: false, text: `${k.scenario}: ${thresholdText(t)}` })),
+        ...(k.checks ?? []).map((ch) => ({ ok: ch.status !== 'failed', soft: ch.status === 'tolerated', text: `${k.scenario}: ${checkText(ch)}` })),
+        ...(k.checksOmitted ? [{ ok: !k.checksOmitted.fails, soft: false, text: `${k.scenario}: ${k.checksOmitted.count} more checks, ${k.checksOmitted.fails} failed evaluations (not listed)` }] : []),
+      ]);
+      if (v.gates?.length || k6Rows.length) {
         w(`${c.bold('gates')}:`);
-        for (const g of v.gates) {
+        for (const g of v.gates ?? []) {
           const m = g.status === 'passed' ? c.green('✓') : g.status === 'failed' ? c.red('✗') : c.yellow('?');
           w(`  ${m} ${gateText(g)}${g.status === 'passed' ? '' : ` ${gateStatusWord(g)}`}`);
+          // Where it had to hold, when that is more than one place: what did not pass, then
+          // the passing ones (all of them up to a screenful, else counted).
+          const parts = g.parts ?? [];
+          if (parts.length > 1) {
+            const bad = parts.filter((p) => p.status !== 'passed' || p.note);
+            const good = parts.filter((p) => p.status === 'passed' && !p.note);
+            const shown = [...bad, ...(bad.length + good.length <= 12 ? good : [])];
+            for (const p of shown) w(`      ${p.status === 'passed' ? c.dim('·') : p.status === 'failed' ? c.red('✗') : c.yellow('?')} ${gatePartText(g, p)}`);
+            if (shown.length < parts.length) w(`      ${c.dim(`· ${parts.length - shown.length} more passed (verdict.json lists each)`)}`);
+          }
+          if (g.disagreement) w(`      ${c.red('✗')} ${g.disagreement}`);
         }
+        for (const row of k6Rows) w(`  ${row.ok ? (row.soft ? c.yellow('~') : c.green('✓')) : c.red('✗')} ${row.text}`);
       }
       const colour = v.status === 'passed' ? c.green : v.status === 'interrupted' ? c.yellow : c.red;
       w(`${c.bold('verdict')}: ${colour(v.status.toUpperCase())} in ${formatMs(v.durationMs)}`);

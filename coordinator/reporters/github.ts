@@ -1,7 +1,8 @@
 /**
  * GitHub Actions job summary: when `GITHUB_STEP_SUMMARY` is set (Actions sets it to a
  * file per step), append Markdown — a status headline, the phase table, failed checks with
- * their evidence, the gate table. A no-op anywhere else.
+ * their evidence, the gate table (gates, k6 thresholds and k6 checks), and the console.warn/
+ * error lines of k6 scenarios that did not pass. A no-op anywhere else.
  *
  * Every piece of verdict text is redacted, then escaped for where it lands: table cells
  * (pipes, newlines, Markdown/HTML punctuation) or fenced code blocks (a fence longer than
@@ -25,6 +26,7 @@ import {
   stripAnsi,
 } from './summarize.ts';
 import { redactVerdict } from './redact-verdict.ts';
+import { checkName, consoleLineText, thresholdPassed } from './k6-text.ts';
 
 export interface GithubReporterOptions {
   redactor: Redactor;
@@ -107,8 +109,10 @@ export function renderGithubSummary(verdict: Verdict, redactor: Redactor): strin
     out.push('');
   }
 
-  const thresholds = v.phases.flatMap((p) => (p.k6 ?? []).flatMap((k) => k.thresholds.map((t) => ({ scenario: k.scenario, t }))));
-  if (v.gates?.length || thresholds.length) {
+  const k6Runs = v.phases.flatMap((p) => p.k6 ?? []);
+  const thresholds = k6Runs.flatMap((k) => k.thresholds.map((t) => ({ scenario: k.scenario, t })));
+  const k6Checks = k6Runs.flatMap((k) => (k.checks ?? []).map((c) => ({ scenario: k.scenario, c })));
+  if (v.gates?.length || thresholds.length || k6Checks.length) {
     out.push('### Gates', '', '| Gate | Expression | Observed | Samples | Status |', '| --- | --- | --- | --- | --- |');
     for (const g of v.gates ?? []) {
       const obs = g.observed !== undefined ? `${round(g.observed)}${g.unit ? ` ${g.unit}` : ''}` : '—';
@@ -116,9 +120,27 @@ export function renderGithubSummary(verdict: Verdict, redactor: Redactor): strin
     }
     for (const { scenario, t } of thresholds) {
       const obs = t.observed !== undefined ? round(t.observed) : '—';
-      out.push(`| ${cell(`${t.metric} (k6, ${scenario})`)} | ${cell(t.expression)} | ${obs} | — | ${t.passed ? `${ICON.passed} passed` : `${ICON.failed} failed`} |`);
+      const status = thresholdPassed(t) ? `${ICON.passed} passed` : t.noData ? `${ICON.failed} no data` : `${ICON.failed} failed`;
+      out.push(`| ${cell(`${t.metric} (k6${t.source ? ` ${t.source}` : ''}, ${scenario})`)} | ${cell(t.expression)} | ${t.noData ? '—' : obs} | ${t.samples ?? '—'} | ${status} |`);
+    }
+    // Every k6 check: passes of evaluations, and what decided it.
+    for (const { scenario, c } of k6Checks) {
+      const icon = c.status === 'failed' ? ICON.failed : c.status === 'tolerated' ? ICON.flaky : ICON.passed;
+      out.push(`| ${cell(`check ${checkName(c)} (k6, ${scenario})`)} | ${cell(c.decidedBy)} | ${c.passes} passed, ${c.fails} failed | ${c.passes + c.fails} | ${icon} ${c.status} |`);
     }
     out.push('');
+  }
+
+  // Scenarios that did not pass: what their scripts logged, and where k6's own record is.
+  const failing = k6Runs.filter((k) => k.evidence);
+  if (failing.length) {
+    out.push('### k6 output of failing scenarios', '');
+    for (const k of failing) {
+      const ev = k.evidence!;
+      out.push(`**${cell(k.scenario)}** — k6 stdout \`${mdCode(ev.stdout)}\`, log \`${mdCode(ev.log)}\` (in the run folder)`, '');
+      const lines = [...ev.console.map((l) => consoleLineText(l, 500)), ...(ev.consoleOmitted ? [`(${ev.consoleOmitted} more console lines in the log)`] : [])];
+      if (lines.length) out.push(fenced(redactor.redactString(lines.join('\n'))), '');
+    }
   }
   return `${out.join('\n')}\n`;
 }

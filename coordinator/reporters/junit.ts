@@ -13,8 +13,10 @@
  *  - a non-passing phase with no failing case of its own (timed out before any check
  *    ended, a load phase that crashed) gets one case named after the phase, so the suite
  *    is never green while the phase was not;
- *  - load: each k6 scenario run, each k6 threshold and each gate is a case of the `load`
- *    suite; a gate with insufficient data is a failure (as in the verdict), one that did not run `<skipped>` (whether
+ *  - load: each k6 scenario run, each k6 threshold (one k6 passed on no sample fails), each
+ *    k6 check (failed when what decides it failed it) and each gate is a case of the `load`
+ *    suite; a scenario that did not pass carries its console.warn/error lines and the paths of
+ *    k6's stdout and log in `<system-err>`; a gate with insufficient data is a failure (as in the verdict), one that did not run `<skipped>` (whether
  *    that fails the run is the verdict's decision, shown in its status).
  *
  * Written with xmlbuilder2 (escaping of text and attributes is the library's job, not
@@ -26,8 +28,9 @@ import type { CheckResult } from '../checks/types.ts';
 import type { Redactor } from '../redact.ts';
 import type { GateResult, K6PhaseResult, PhaseResult, Verdict } from '../verdict.ts';
 import type { Reporter } from './reporter.ts';
-import { evidenceLine, gateText, phaseNote, responseExcerpt, round, stripAnsi } from './summarize.ts';
+import { evidenceLine, gatePartText, gateText, phaseNote, responseExcerpt, round, stripAnsi } from './summarize.ts';
 import { redactVerdict } from './redact-verdict.ts';
+import { checkName, checkText, consoleLineText, thresholdPassed } from './k6-text.ts';
 
 export interface JunitReporterOptions {
   redactor: Redactor;
@@ -45,6 +48,8 @@ interface Case {
   timeMs: number;
   outcome: Outcome;
   properties?: [string, string][];
+  /** `<system-err>`: what k6's script logged (console.warn/error) when its scenario did not pass. */
+  systemErr?: string;
 }
 
 interface Suite {
@@ -123,6 +128,7 @@ export async function renderJunit(verdict: Verdict, redactor: Redactor): Promise
       if (o.kind === 'skipped') tc.ele('skipped', { message: text(o.message) });
       else if (o.kind === 'failure' || o.kind === 'error') tc.ele(o.kind, { message: text(o.message), type: text(o.type) }).txt(text(o.text));
       else if (o.kind === 'flaky') tc.ele('flakyFailure', { message: text(o.message), type: text(o.type) }).ele('stackTrace').txt(text(o.text));
+      if (k.systemErr) tc.ele('system-err').txt(text(k.systemErr));
     }
   }
   return root.end({ prettyPrint: true });
@@ -184,7 +190,8 @@ function checkCase(c: CheckResult, p: PhaseResult): Case {
         outcome: { kind: 'flaky', type: 'flaky', message: firstLine(c.error ?? `passed on attempt ${c.attempts}`), text: failureText(c) },
       };
     case 'skipped':
-      return { ...base, outcome: { kind: 'skipped', message: `skipped: ${phaseNote(p) ?? 'not run'}` } };
+      // A check's own reason (nothing to assert, not run) first, else its phase's.
+      return { ...base, outcome: { kind: 'skipped', message: `skipped: ${c.error ?? phaseNote(p) ?? 'not run'}` } };
     case 'interrupted':
       return { ...base, outcome: { kind: 'error', type: 'interrupted', message: firstLine(c.error ?? 'interrupted'), text: failureText(c) } };
     case 'timedout':
@@ -225,10 +232,14 @@ function k6Cases(k: K6PhaseResult): Case[] {
   const cases: Case[] = [];
   const crashed = k.exitCode !== 0 && k.exitCode !== 99; // 99: thresholds failed, shown per threshold below
   const errors = k.scriptErrors.map((e) => `script error ×${e.count}: ${e.message}${e.location ? ` at ${e.location}` : ''}`);
+  // A scenario that did not pass: k6's own record of it, and what its script logged.
+  const ev = k.evidence;
+  const systemErr = ev ? [...ev.console.map((l) => consoleLineText(l, 2000)), ...(ev.consoleOmitted ? [`(${ev.consoleOmitted} more console lines)`] : []), `k6 stdout: ${ev.stdout}`, `k6 log: ${ev.log}`].join('\n') : undefined;
   cases.push({
     name: `k6 ${k.scenario}`,
     timeMs: k.durationMs,
-    properties: [['exitCode', String(k.exitCode)], ['script', k.script]],
+    properties: [['exitCode', String(k.exitCode)], ['script', k.script], ...(ev ? ([['stdout', ev.stdout], ['log', ev.log]] as [string, string][]) : [])],
+    ...(systemErr ? { systemErr } : {}),
     outcome:
       crashed || errors.length
         ? { kind: 'failure', type: `k6 exit ${k.exitCode}`, message: crashed ? `k6 exited ${k.exitCode} (${k.meaning})` : firstLine(errors[0]!), text: [`k6 exited ${k.exitCode} (${k.meaning})`, ...errors].join('\n') }
@@ -237,11 +248,31 @@ function k6Cases(k: K6PhaseResult): Case[] {
   for (const t of k.thresholds) {
     const obs = t.observed !== undefined ? ` (observed ${round(t.observed)})` : '';
     const name = `threshold ${k.scenario} ${t.metric}: ${t.expression}`;
+    const noData = `${t.metric}: ${t.expression} had no samples (k6 passes a threshold on no data; perf does not)`;
     cases.push({
       name,
       timeMs: 0,
-      outcome: t.passed ? { kind: 'passed' } : { kind: 'failure', type: 'threshold', message: `${t.metric}: ${t.expression} failed${obs}`, text: `${t.metric}: ${t.expression} failed${obs}` },
+      properties: [...(t.source ? ([['source', t.source]] as [string, string][]) : []), ...(t.samples !== undefined ? ([['samples', String(t.samples)]] as [string, string][]) : [])],
+      outcome: thresholdPassed(t)
+        ? { kind: 'passed' }
+        : t.noData
+          ? { kind: 'failure', type: 'no-data', message: noData, text: noData }
+          : { kind: 'failure', type: 'threshold', message: `${t.metric}: ${t.expression} failed${obs}`, text: `${t.metric}: ${t.expression} failed${obs}` },
     });
+  }
+  // Every k6 check: failed ones are failures; tolerated ones pass, with their failed evaluations as properties.
+  for (const c of k.checks ?? []) {
+    const text = checkText(c);
+    cases.push({
+      name: `check ${k.scenario} ${checkName(c)}`,
+      timeMs: 0,
+      properties: [['passes', String(c.passes)], ['fails', String(c.fails)], ['decidedBy', c.decidedBy], ...(c.status === 'tolerated' ? ([['tolerated', 'true']] as [string, string][]) : [])],
+      outcome: c.status === 'failed' ? { kind: 'failure', type: 'check', message: text, text } : { kind: 'passed' },
+    });
+  }
+  if (k.checksOmitted) {
+    const text = `${k.checksOmitted.count} more checks (not listed in the verdict), ${k.checksOmitted.fails} failed evaluations`;
+    cases.push({ name: `checks ${k.scenario} (not listed)`, timeMs: 0, outcome: k.checksOmitted.fails ? { kind: 'failure', type: 'check', message: text, text } : { kind: 'passed' } });
   }
   return cases;
 }
@@ -251,13 +282,20 @@ function gateCase(g: GateResult): Case {
   const properties: [string, string][] = [['samples', String(g.samples)], ['limit', `${g.limit}${g.unit ? ` ${g.unit}` : ''}`]];
   if (g.observed !== undefined) properties.push(['observed', `${round(g.observed)}${g.unit ? ` ${g.unit}` : ''}`]);
   if (g.description) properties.push(['description', g.description]);
-  const summary = gateText(g);
+  // Each place the gate had to hold (scenario, tag value), with its figure: CI shows which failed.
+  const parts = (g.parts ?? []).length > 1 ? g.parts! : [];
+  for (const [i, p] of parts.entries()) properties.push([`part.${i + 1}`, `${p.status}: ${gatePartText(g, p)}`]);
+  if (g.disagreement) properties.push(['disagreement', g.disagreement]);
+  const failedParts = parts.filter((p) => p.status !== 'passed').map((p) => `${p.status}: ${gatePartText(g, p)}`);
+  const summary = `${gateText(g)}${g.disagreement ? `; ${g.disagreement}` : ''}`;
+  // k6 judged the same samples otherwise: the run fails on it, so the case does too.
+  if (g.status === 'passed' && g.disagreement) return { name, timeMs: 0, properties, outcome: { kind: 'failure', type: 'disagreement', message: `harness and k6 disagree: ${g.disagreement}`, text: g.disagreement } };
   if (g.status === 'passed') return { name, timeMs: 0, properties, outcome: { kind: 'passed' } };
   // Bound to scenarios that did not run: not evaluated, not a failure.
   if (g.status === 'not-run') return { name, timeMs: 0, properties, outcome: { kind: 'skipped', message: `not run: ${g.note ?? summary}` } };
   // Too few samples fails the gate (the verdict counts it as failed), so CI must show it red.
   if (g.status === 'insufficient-data') return { name, timeMs: 0, properties, outcome: { kind: 'failure', type: 'insufficient-data', message: `insufficient data: ${g.note ?? summary}`, text: `insufficient data: ${g.note ?? summary}` } };
-  return { name, timeMs: 0, properties, outcome: { kind: 'failure', type: 'gate', message: `gate failed: ${summary}`, text: `${g.description ? `${g.description}\n` : ''}gate failed: ${summary}` } };
+  return { name, timeMs: 0, properties, outcome: { kind: 'failure', type: 'gate', message: `gate failed: ${summary}`, text: `${g.description ? `${g.description}\n` : ''}gate failed: ${summary}${failedParts.length ? `\n${failedParts.join('\n')}` : ''}` } };
 }
 
 function countCases(cases: Case[]) {

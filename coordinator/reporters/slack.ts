@@ -9,6 +9,7 @@
  */
 import type { Redactor } from '../redact.ts';
 import type { Verdict } from '../verdict.ts';
+import { checkText } from './k6-text.ts';
 import {
   countChecks,
   countPhases,
@@ -105,8 +106,10 @@ export function renderSlackPayload(verdict: Verdict, redactor: Redactor): SlackP
     for (const k of p.k6 ?? []) {
       for (const th of k.thresholds) {
         const obs = th.observed !== undefined ? ` (observed ${round(th.observed)})` : '';
-        gateLines.push(`${th.passed ? EMOJI.passed : EMOJI.failed} ${t(`${k.scenario}: ${th.metric} ${th.expression}${obs}`)}`);
+        gateLines.push(`${th.passed && !th.noData ? EMOJI.passed : EMOJI.failed} ${t(`${k.scenario}: ${th.metric} ${th.expression}${th.noData ? ' (no data)' : obs}`)}`);
       }
+      // k6 checks that fail the run (every check is in the verdict, the console and JUnit).
+      for (const c of (k.checks ?? []).filter((c) => c.status === 'failed')) gateLines.push(`${EMOJI.failed} ${t(`${k.scenario}: ${checkText(c)}`)}`);
     }
   }
   if (gateLines.length) blocks.push(section(`*Gates*\n${gateLines.join('\n')}`));

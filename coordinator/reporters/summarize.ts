@@ -170,10 +170,25 @@ export function round(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(Math.abs(n) < 10 ? 3 : 1);
 }
 
-/** "http_req_duration{name:login} p(95) < 300 (observed 212 ms, 1234 samples)". */
+/** "http_req_duration{name:login} p(95) < 300 (observed 212 ms, 1234 samples)"; a gate of several
+ *  parts (scenarios, tag values) names the worst one: "(…, 100 samples in multi-user name=login)". */
 export function gateText(g: GateResult): string {
   const obs = g.observed !== undefined ? `observed ${round(g.observed)}${g.unit ? ` ${g.unit}` : ''}, ` : '';
-  return `${g.metric} ${g.expression} (${obs}${g.samples} samples)`;
+  const where = (g.parts?.length ?? 0) > 1 && g.parts!.some((p) => p.samples > 0) ? ` in ${gatePartLabel(g)}` : '';
+  return `${g.metric} ${g.expression} (${obs}${g.samples} samples${where})`;
+}
+
+/** Where the worst part of a gate was: "multi-user name=login", "all scenarios". */
+export function gatePartLabel(p: Pick<GateResult, 'scenario' | 'group' | 'groupBy'>, groupBy = p.groupBy): string {
+  const where = p.scenario ?? 'all scenarios';
+  return groupBy ? `${where} ${groupBy}=${p.group ?? '(none)'}` : where;
+}
+
+/** One part of a gate: "multi-user name=login: observed 0.03 ratio, 100 samples (k6 0.03)". */
+export function gatePartText(g: GateResult, p: NonNullable<GateResult['parts']>[number]): string {
+  const obs = p.observed !== undefined ? `observed ${round(p.observed)}${g.unit ? ` ${g.unit}` : ''}, ` : '';
+  const k6 = p.k6 ? ` (k6: ${p.k6.observed !== undefined ? `${round(p.k6.observed)}, ` : ''}${p.k6.passed ? 'passed' : 'failed'})` : '';
+  return `${gatePartLabel({ ...p, groupBy: g.groupBy })}: ${obs}${p.samples} samples${k6}${p.note && p.status !== 'failed' ? ` — ${p.note}` : ''}`;
 }
 
 export function gateStatusWord(g: GateResult): string {

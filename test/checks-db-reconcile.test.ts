@@ -1,0 +1,198 @@
+// After-load reconciliation (coordinator/checks/db-reconcile.ts) against the real sample-app on
+// the real PostgreSQL: first called directly, with the counters a load would have kept from the
+// answers it got (so each fault is shown deterministically), then end to end on real k6.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dbReconcileChecks, type LoadCounters } from '../coordinator/checks/db-reconcile.ts';
+import perfConfig from '../perf.config.ts';
+import { assertPassed, assertSkipped, byName, newRun, runCheck, startTestApp, testConfig, withDb, type TestApp, type TestRun } from './checks-helpers.ts';
+import { configProject, readVerdictFromOutput, runCli } from './helpers.ts';
+
+const config = testConfig(perfConfig);
+
+interface LoadUser {
+  id: string;
+  token: string;
+}
+
+/** A load user of `run` as the scenarios name them (`perf-<run>-vu<n>@load.test`), signed up through the API. */
+async function loadUser(app: TestApp, run: TestRun, vu: number): Promise<LoadUser> {
+  const res = await fetch(`${app.target.baseUrl}/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: `perf-${run.runId}-vu${vu}@load.test`, password: 'load-password-1' }),
+  });
+  const body = (await res.json()) as { user: { id: string }; accessToken: string };
+  assert.equal(res.status, 201, JSON.stringify(body));
+  return { id: body.user.id, token: body.accessToken };
+}
+
+async function api(app: TestApp, user: LoadUser, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${app.target.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${user.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Counts like the multi-user scenario does: what the API answered as created or deleted. */
+class Counters implements LoadCounters {
+  created: Record<string, number> = {};
+  deleted: Record<string, number> = {};
+  add(which: 'created' | 'deleted', kind: string, n = 1): void {
+    this[which][kind] = (this[which][kind] ?? 0) + n;
+  }
+}
+
+async function createKits(app: TestApp, user: LoadUser, n: number, counters: Counters): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await api(app, user, 'POST', '/brand-kits', { name: `reconcile kit ${i}` });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    counters.add('created', 'kit');
+    ids.push(r.body.id);
+  }
+  return ids;
+}
+
+async function deleteLoadUsers(runId: string): Promise<void> {
+  await withDb((db) => db.query('DELETE FROM users WHERE email LIKE $1', [`perf-${runId}-vu%@load.test`]));
+}
+
+describe('reconciliation checks on the real sample-app', () => {
+  let app: TestApp;
+  const runs: TestRun[] = [];
+  const fresh = () => {
+    const r = newRun();
+    runs.push(r);
+    return r;
+  };
+  before(async () => {
+    app = await startTestApp();
+  });
+  after(async () => {
+    for (const r of runs) await deleteLoadUsers(r.runId);
+    await app.stop();
+  });
+
+  test('healthy: every kind, the parent links and isolation are reconciled and pass, each having checked rows', async () => {
+    const run = fresh();
+    const counters = new Counters();
+    for (const vu of [1, 2]) {
+      const user = await loadUser(app, run, vu);
+      const [keep, drop] = await createKits(app, user, 2, counters);
+      assert.equal((await api(app, user, 'DELETE', `/brand-kits/${drop}`)).status, 204);
+      counters.add('deleted', 'kit');
+      const job = await api(app, user, 'POST', '/jobs', { prompt: 'reconcile', brandKitId: keep });
+      assert.equal(job.status, 202);
+      counters.add('created', 'job');
+      let status = job.body;
+      for (let i = 0; i < 50 && status.status !== 'completed'; i++) {
+        await sleep(50);
+        status = (await api(app, user, 'GET', `/jobs/${job.body.id}`)).body;
+      }
+      assert.equal(status.status, 'completed');
+      counters.add('created', 'asset', status.assetIds.length);
+    }
+    const checks = dbReconcileChecks(config.database, () => counters);
+    assert.deepEqual(checks.map((c) => c.name), ['reconcile_kit', 'reconcile_job', 'reconcile_asset', 'reconcile_orphans', 'reconcile_isolation']);
+    for (const c of checks) {
+      const r = await runCheck(c, app.target, run);
+      assertPassed(r, c.name);
+      if (c.name === 'reconcile_kit') assert.deepEqual([r.measurements.kit_expected, r.measurements.kit_found], [2, 2]);
+      if (c.name === 'reconcile_orphans') {
+        const checked = r.measurements.rows_checked as Record<string, number>;
+        assert.deepEqual(checked, { 'assets.job_id': counters.created.asset, 'jobs.brand_kit_id': 2 });
+      }
+    }
+  });
+
+  test('lostWriteRate: every kit answered 201 but none stored fails reconcile_kit as lost writes', async () => {
+    const run = fresh();
+    const counters = new Counters();
+    const user = await loadUser(app, run, 1);
+    await app.setFaults({ lostWriteRate: 1 });
+    try {
+      await createKits(app, user, 3, counters);
+    } finally {
+      await app.resetFaults();
+    }
+    const r = await runCheck(byName(dbReconcileChecks(config.database, () => counters), 'reconcile_kit'), app.target, run);
+    assert.equal(r.passed, false, 'reconcile_kit must fail when answered writes were never stored');
+    assert.match(r.error!, /^brand_kits: 0 row\(s\) for the load users, expected 3 \(3 created − 0 deleted by the load\): writes were lost$/);
+  });
+
+  test('duplicateWriteRate: every kit stored twice fails reconcile_kit as duplicates', async () => {
+    const run = fresh();
+    const counters = new Counters();
+    const user = await loadUser(app, run, 1);
+    await app.setFaults({ duplicateWriteRate: 1 });
+    let ids: string[];
+    try {
+      ids = await createKits(app, user, 2, counters);
+    } finally {
+      await app.resetFaults();
+    }
+    // The API shows the duplicates too: the answer named one row, the list holds two per kit.
+    const list = await api(app, user, 'GET', '/brand-kits');
+    assert.equal(list.body.items.length, 4);
+    assert.ok(ids.every((id) => list.body.items.some((k: { id: string }) => k.id === id)));
+    const r = await runCheck(byName(dbReconcileChecks(config.database, () => counters), 'reconcile_kit'), app.target, run);
+    assert.equal(r.passed, false, 'reconcile_kit must fail on duplicate rows');
+    assert.match(r.error!, /^brand_kits: 4 row\(s\) for the load users, expected 2 \(2 created − 0 deleted by the load\): duplicates/);
+  });
+
+  test('nothing to reconcile is skipped with the reason, never passed; rows nobody counted still fail', async () => {
+    const run = fresh();
+    const counters = new Counters();
+    const noRls = testConfig({ ...perfConfig, database: { ...perfConfig.database, rls: undefined } });
+    const checks = dbReconcileChecks(noRls.database, () => counters);
+    assertSkipped(await runCheck(byName(checks, 'reconcile_job'), app.target, run), /^the load created no job \(k6 counter resources_created\{kind:job\} is 0 or absent\) and jobs holds no row of a load user/, 'reconcile_job');
+    assertSkipped(await runCheck(byName(checks, 'reconcile_orphans'), app.target, run), /^no child row of a load user links to a parent \(assets\.job_id, jobs\.brand_kit_id\)/, 'reconcile_orphans');
+    assertSkipped(await runCheck(byName(checks, 'reconcile_isolation'), app.target, run), /^database\.rls is not configured/, 'reconcile_isolation');
+    const withRls = dbReconcileChecks(config.database, () => counters);
+    assertSkipped(await runCheck(byName(withRls, 'reconcile_isolation'), app.target, run), /^found 0 load user\(s\) of this run; isolation needs two/, 'reconcile_isolation without load users');
+    // A kit the load never counted (created = 0, one row) is not "nothing to reconcile".
+    const user = await loadUser(app, run, 1);
+    await createKits(app, user, 1, new Counters());
+    const r = await runCheck(byName(checks, 'reconcile_kit'), app.target, run);
+    assert.equal(r.passed, false);
+    assert.equal(r.skipped, undefined);
+    assert.match(r.error!, /1 row\(s\) for the load users, expected 0/);
+  });
+});
+
+describe('reconciliation after a real k6 load', () => {
+  // Only db-integrity and load (after-load reconciliation runs with them), one scenario, short.
+  // The fault is on from the start, so the pre-load db-integrity (whose RLS proof creates kits
+  // through the API) may fail too: made non-blocking so that the load still runs.
+  const loadWith = async (faults: string) => {
+    const cwd = configProject(`sampleApp: { faults: { ${faults} } }, phases: { 'db-integrity': { blocking: false } }`, 'perf-reconcile-');
+    const r = await runCli(['run', '--phase', 'db-integrity,load', '--scenario', 'multi-user', '--profile', 'smoke', '--users', '2', '--reporter', 'console'], { cwd, timeoutMs: 180_000 });
+    const v = readVerdictFromOutput(cwd, r.stderr);
+    const checks = v.phases.find((p: { name: string }) => p.name === 'db-integrity-after-load')?.checks ?? [];
+    return { r, kit: checks.find((c: { name: string }) => c.name === 'reconcile_kit') };
+  };
+
+  test('lostWriteRate=1: the load counted created kits, the database has none: reconcile_kit fails, exit 1', async () => {
+    const { r, kit } = await loadWith('lostWriteRate: 1');
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(kit, `reconcile_kit ran:\n${r.stderr}`);
+    assert.equal(kit.status, 'failed');
+    assert.ok(kit.measurements.kit_expected > 0, 'k6 counted kits the API answered 201 for');
+    assert.equal(kit.measurements.kit_found, 0);
+    assert.match(kit.error, /writes were lost/);
+  });
+
+  test('duplicateWriteRate=1: each kit stored twice: reconcile_kit fails with duplicates, exit 1', async () => {
+    const { r, kit } = await loadWith('duplicateWriteRate: 1');
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(kit, `reconcile_kit ran:\n${r.stderr}`);
+    assert.equal(kit.status, 'failed');
+    assert.ok(kit.measurements.kit_found > kit.measurements.kit_expected, `found ${kit.measurements.kit_found}, expected ${kit.measurements.kit_expected}`);
+    assert.match(kit.error, /duplicates/);
+  });
+});
