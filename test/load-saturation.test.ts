@@ -1,6 +1,6 @@
 // A load generator that pins the CPU measures itself, not the target: perf marks such a run
 // `invalid` (coordinator/phases/load.ts: k6 at or above 90 % of all cores on average, or the
-// machine at or above 90 % busy with k6 using most of it), never
+// machine at or above 90 % busy with k6 using three quarters of it or more), never
 // `passed`. Here it really happens: the real k6 burns every core of this machine in its VU code.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -54,7 +54,7 @@ describe('a CPU-bound load generator makes the run invalid', () => {
     assert.equal(v.status, 'invalid', `k6 used ${cpu.cpuAvgPct}% on ${cpu.cores} cores (peak ${cpu.cpuPeakPct}%)\n${r.stderr}`);
     assert.equal(r.code, 1);
     const host = k6.resources.host;
-    assert.ok(cpu.cpuAvgPct >= 90 * cpu.cores || (host.busyPct >= 90 && cpu.cpuAvgPct >= 0.5 * host.busyPct * host.cores), `k6 used ${cpu.cpuAvgPct}%, host ${host.busyPct}%`);
+    assert.ok(cpu.cpuAvgPct >= 90 * cpu.cores || (host.busyPct >= 90 && cpu.cpuAvgPct >= 0.75 * host.busyPct * host.cores), `k6 used ${cpu.cpuAvgPct}%, host ${host.busyPct}%`);
     assert.match(v.phases[0].invalidBecause, /burn: k6 used [\d.]+% CPU on \d+ cores(, the host [\d.]+% busy)? \(generator saturated\)/);
     assert.ok(v.reasons.some((x: string) => /generator saturated/.test(x)), v.reasons.join('\n'));
     assert.ok(k6.analysis.requests > 50, 'the load itself ran');

@@ -175,10 +175,10 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
     const k6cpu = r.resources.k6;
     const share = opts.saturationCpuShare ?? 0.9;
     // The generator is saturated when k6 alone used nearly every core, or when the machine was
-    // pinned and k6 was most of it (k6 wanted more CPU than it got; the target on the same
+    // pinned and k6 was three quarters of it or more (k6 wanted more CPU than it got; the target on the same
     // machine takes the rest, so "k6 alone at 90 % of all cores" would hardly ever fire there).
     const k6Pinned = k6cpu && k6cpu.cpuAvgPct >= share * 100 * k6cpu.cores;
-    const k6MostOfPinnedHost = k6cpu && hostCpu && hostCpu.busyPct >= share * 100 && k6cpu.cpuAvgPct >= 0.5 * hostCpu.busyPct * hostCpu.cores;
+    const k6MostOfPinnedHost = k6cpu && hostCpu && hostCpu.busyPct >= share * 100 && k6cpu.cpuAvgPct >= 0.75 * hostCpu.busyPct * hostCpu.cores;
     if (k6cpu && (k6Pinned || k6MostOfPinnedHost)) {
       const host = hostCpu ? `, the host ${hostCpu.busyPct}% busy` : '';
       invalid.push(`${b.name}: k6 used ${k6cpu.cpuAvgPct}% CPU on ${k6cpu.cores} cores${host} (generator saturated)`);
