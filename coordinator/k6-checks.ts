@@ -58,12 +58,12 @@ interface SummaryGroup {
   checks?: Record<string, { name?: string; path?: string; passes?: number; fails?: number }>;
   groups?: Record<string, SummaryGroup>;
 }
-interface Summary {
+export interface Summary {
   metrics?: Record<string, SummaryMetric>;
   root_group?: SummaryGroup;
 }
 
-function readSummary(file: string): Summary {
+export function readSummary(file: string): Summary {
   if (!existsSync(file)) return {};
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Summary;
@@ -81,8 +81,8 @@ function summarySamples(m: SummaryMetric | undefined): number | undefined {
 }
 
 /** Script vs gate, and the sample count; a script trend/rate threshold on zero samples is `noData`. */
-export function classifyThresholds(thresholds: ThresholdResult[], injected: Set<string>, summaryFile: string): K6ThresholdResult[] {
-  const metrics = readSummary(summaryFile).metrics ?? {};
+export function classifyThresholds(thresholds: ThresholdResult[], injected: Set<string>, summary: Summary): K6ThresholdResult[] {
+  const metrics = summary.metrics ?? {};
   return thresholds.map((t) => {
     const source = injected.has(`${t.metric} ${t.expression}`) ? ('gate' as const) : ('script' as const);
     const samples = summarySamples(metrics[t.metric]);
@@ -117,7 +117,7 @@ function summaryChecks(group: SummaryGroup | undefined, out = new Map<string, Ch
  * when the samples hold none. `disagreements`: the two sources count a check differently (raw
  * samples lost, or a reader bug), which makes the raw figures untrustworthy.
  */
-export function readChecks(store: MetricStore, summaryFile: string): { checks: CheckCount[]; disagreements: string[] } {
+export function readChecks(store: MetricStore, summary: Summary): { checks: CheckCount[]; disagreements: string[] } {
   const byKey = new Map<string, CheckCount>();
   for (const s of store.select('checks')) {
     const name = s.tags.check ?? '';
@@ -129,7 +129,7 @@ export function readChecks(store: MetricStore, summaryFile: string): { checks: C
     c.passes += s.nonZero;
     c.fails += s.count - s.nonZero;
   }
-  const fromSummary = summaryChecks(readSummary(summaryFile).root_group);
+  const fromSummary = summaryChecks(summary.root_group);
   if (byKey.size === 0) return { checks: [...fromSummary.values()], disagreements: [] };
 
   const totals = new Map<string, { passes: number; fails: number }>();

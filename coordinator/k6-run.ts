@@ -248,22 +248,17 @@ export async function runK6(opts: K6RunOptions): Promise<K6RunResult> {
     // k6 prints what a script logs and what failed requests were: redacted before it is kept.
     const redact = opts.redact ?? ((s: string) => s);
     const stdoutLines = new LineRedactor(redact, (s) => out.write(s));
-    const logLines = new LineRedactor(redact, (s) => logOut.write(s));
+    // The log's lines, once split and redacted, are both written and read for script errors.
+    const logLines = new LineRedactor(redact, (s) => {
+      logOut.write(s);
+      for (const line of s.split('\n')) if (line) collectScriptError(line, errors);
+    });
     child.stdout.on('data', (chunk: Buffer) => stdoutLines.push(chunk));
     child.on('close', () => {
       stdoutLines.end();
       logLines.end();
     });
-    let buf = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      logLines.push(chunk);
-      buf += chunk.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        collectScriptError(buf.slice(0, nl), errors);
-        buf = buf.slice(nl + 1);
-      }
-    });
+    child.stderr.on('data', (chunk: Buffer) => logLines.push(chunk));
     const done = () => {
       opts.signal?.removeEventListener('abort', onAbort);
       for (const t of timers) clearTimeout(t);

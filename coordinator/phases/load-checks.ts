@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { MetricStore } from '../../analysis/metric-store.ts';
-import { checkReasons, checksCovers, classifyThresholds, decideChecks, injectedThresholds, listChecks, readChecks, type ChecksRule } from '../k6-checks.ts';
+import { checkReasons, checksCovers, classifyThresholds, decideChecks, injectedThresholds, listChecks, readChecks, readSummary, type ChecksRule } from '../k6-checks.ts';
 import { readConsoleLines } from '../k6-console.ts';
 import type { K6RunResult } from '../k6-run.ts';
 import { Redactor } from '../redact.ts';
@@ -27,8 +27,9 @@ export function judgeScenario(
   injected: Record<string, unknown[]>,
   rule: ChecksRule = DEFAULT_CHECKS_RULE,
 ): { fields: Pick<K6PhaseResult, 'thresholds' | 'checks' | 'checksOmitted'>; reasons: string[] } {
-  const thresholds = classifyThresholds(r.thresholds, injectedThresholds(injected), r.files.summary);
-  const read = readChecks(store, r.files.summary);
+  const summary = readSummary(r.files.summary);
+  const thresholds = classifyThresholds(r.thresholds, injectedThresholds(injected), summary);
+  const read = readChecks(store, summary);
   const decided = decideChecks(read.checks, checksCovers(thresholds), rule);
   const listed = listChecks(decided);
   const reasons: string[] = [];
