@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dbReconcileChecks, type LoadCounters } from '../coordinator/checks/db-reconcile.ts';
 import perfConfig from '../perf.config.ts';
-import { assertPassed, assertSkipped, byName, newRun, runCheck, startTestApp, testConfig, withDb, type TestApp, type TestRun } from './checks-helpers.ts';
+import { assertPassed, assertSkipped, byName, runCheck, startTestApp, testConfig, trackedRuns, withDb, type TestApp, type TestRun } from './checks-helpers.ts';
 import { configProject, readVerdictFromOutput, runCli } from './helpers.ts';
 
 const config = testConfig(perfConfig);
@@ -64,17 +64,12 @@ async function deleteLoadUsers(runId: string): Promise<void> {
 
 describe('reconciliation checks on the real sample-app', () => {
   let app: TestApp;
-  const runs: TestRun[] = [];
-  const fresh = () => {
-    const r = newRun();
-    runs.push(r);
-    return r;
-  };
+  const { fresh, cleanup } = trackedRuns(deleteLoadUsers);
   before(async () => {
     app = await startTestApp();
   });
   after(async () => {
-    for (const r of runs) await deleteLoadUsers(r.runId);
+    await cleanup();
     await app.stop();
   });
 

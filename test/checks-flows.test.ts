@@ -9,27 +9,20 @@ import {
   assertNoSecrets,
   assertPassed,
   byName,
-  deleteRunUsers,
-  newRun,
   runCheck,
   startTestApp,
   startWsProxy,
   testConfig,
+  trackedRuns,
   type CheckRun,
   type TestApp,
-  type TestRun,
 } from './checks-helpers.ts';
 
 const JWT_SECRET = 'perf-flows-test-secret';
 
 describe('flow checks', () => {
   let app: TestApp;
-  const runs: TestRun[] = [];
-  const fresh = () => {
-    const r = newRun();
-    runs.push(r);
-    return r;
-  };
+  const { fresh, cleanup } = trackedRuns();
   const flows = flowChecks(testConfig());
   const flow = (name: string) => byName(flows, name);
 
@@ -37,7 +30,7 @@ describe('flow checks', () => {
     app = await startTestApp({ jwtSecret: JWT_SECRET });
   });
   after(async () => {
-    for (const r of runs) await deleteRunUsers(r.runId);
+    await cleanup();
     await app.stop();
   });
 

@@ -88,6 +88,24 @@ export function newRun(seed = 7): TestRun {
   return { runId: `t${randomBytes(4).toString('hex')}`, seed, redactor: new Redactor(), shared: new Map() };
 }
 
+/**
+ * Fresh runs for a test file, each remembered so that `cleanup()` (in `after`) removes the users
+ * every one of them made: `remove` is given each run id (default: the users of perf's checks).
+ */
+export function trackedRuns(remove: (runId: string) => Promise<void> = deleteRunUsers): { fresh: () => TestRun; cleanup: () => Promise<void> } {
+  const runs: TestRun[] = [];
+  return {
+    fresh: () => {
+      const r = newRun();
+      runs.push(r);
+      return r;
+    },
+    cleanup: async () => {
+      for (const r of runs) await remove(r.runId);
+    },
+  };
+}
+
 /** Runs one check with a real context (as the pipeline does, minus retries), under a deadline. */
 export async function runCheck(check: Check, target: ResolvedTarget, run: TestRun, timeoutMs = 20_000): Promise<CheckRun> {
   const evidence: Evidence[] = [];

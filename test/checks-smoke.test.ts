@@ -4,7 +4,7 @@ import { smokeChecks, unknownId } from '../coordinator/checks/smoke.ts';
 import type { Check, HttpExchange } from '../coordinator/checks/types.ts';
 import { credentialsFor } from '../coordinator/checks/users.ts';
 import perfConfig from '../perf.config.ts';
-import { assertFailed, assertNoSecrets, assertPassed, byName, closedPort, deleteRunUsers, newRun, runCheck, startTestApp, testConfig, type CheckRun, type TestApp, type TestRun } from './checks-helpers.ts';
+import { assertFailed, assertNoSecrets, assertPassed, byName, closedPort, runCheck, startTestApp, testConfig, trackedRuns, type CheckRun, type TestApp, type TestRun } from './checks-helpers.ts';
 
 /** Runs checks as a parallel phase does: `limit` at once, one shared map. */
 async function runPhase(checks: Check[], app: TestApp, run: TestRun, limit = 8): Promise<Map<string, CheckRun>> {
@@ -20,17 +20,12 @@ async function runPhase(checks: Check[], app: TestApp, run: TestRun, limit = 8):
 
 describe('smoke checks', () => {
   let app: TestApp;
-  const runs: TestRun[] = [];
-  const fresh = () => {
-    const r = newRun();
-    runs.push(r);
-    return r;
-  };
+  const { fresh, cleanup } = trackedRuns();
   before(async () => {
     app = await startTestApp();
   });
   after(async () => {
-    for (const r of runs) await deleteRunUsers(r.runId);
+    await cleanup();
     await app.stop();
   });
 
