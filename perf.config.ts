@@ -4,7 +4,7 @@
 // endpoints under `smoke.endpoints`, and describe your schema under `database`.
 // The endpoint matrix covers every API route of sample-app (sample-app/routes-*.ts); the
 // database expectations are sample-app's real schema (sample-app/schema.ts).
-import { defineConfig } from './coordinator/define-config.ts';
+import { defineConfig } from 'perf-harness';
 
 const ts = 'timestamp with time zone';
 

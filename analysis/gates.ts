@@ -1,7 +1,7 @@
 import { WINDOW_TAG, WINDOW_VALUES } from '../bundler/window-tag.ts';
-import type { GateSpec } from '../coordinator/config-schema.ts';
-import type { ThresholdResult } from '../coordinator/k6-run.ts';
-import type { GatePart, GateResult, K6PhaseResult } from '../coordinator/verdict.ts';
+import type { GateSpec } from '../src/config/config-schema.ts';
+import type { ThresholdResult } from '../src/k6/k6-run.ts';
+import type { GatePart, GateResult, K6PhaseResult } from '../src/run/verdict.ts';
 import { minSamplesForPercentile, RELATIVE_PRECISION } from './histogram.ts';
 import { K6_BUILTIN_METRICS } from './k6-metrics.ts';
 import { StoreUnion, type Aggregate, type MetricSource, type MetricStore } from './metric-store.ts';

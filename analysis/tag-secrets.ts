@@ -20,7 +20,7 @@ export interface SecretTag {
   secrets: string[];
 }
 
-/** What finds and redacts secrets (coordinator/redact.ts `Redactor`). */
+/** What finds and redacts secrets (src/redact/redact.ts `Redactor`). */
 export interface SecretFinder {
   secretsIn(s: string): string[];
   redactString(s: string): string;

@@ -13,8 +13,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { K6_SYSTEM_TAGS } from '../analysis/k6-csv.ts';
 import { bundleScenarios } from '../bundler/bundle.ts';
-import { requireK6 } from '../coordinator/k6.ts';
-import { startTarget } from '../coordinator/target.ts';
+import { requireK6 } from '../src/k6/k6.ts';
+import { startTarget } from '../src/target/target.ts';
 import { REPO, tempDir } from '../test/helpers.ts';
 import { median } from './bench-helpers.ts';
 

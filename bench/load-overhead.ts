@@ -11,8 +11,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleScenarios } from '../bundler/bundle.ts';
-import { requireK6 } from '../coordinator/k6.ts';
-import { startTarget } from '../coordinator/target.ts';
+import { requireK6 } from '../src/k6/k6.ts';
+import { startTarget } from '../src/target/target.ts';
 import { PERF_BIN, REPO, tempDir } from '../test/helpers.ts';
 import { benchProject, median } from './bench-helpers.ts';
 

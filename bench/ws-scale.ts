@@ -14,8 +14,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ProcSampler } from '../coordinator/proc-stats.ts';
-import { startTarget } from '../coordinator/target.ts';
+import { ProcSampler } from '../src/k6/proc-stats.ts';
+import { startTarget } from '../src/target/target.ts';
 import { PERF_BIN } from '../test/helpers.ts';
 import { benchProject } from './bench-helpers.ts';
 

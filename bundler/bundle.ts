@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, version as esbuildVersion, type Metafile, type Plugin } from 'esbuild';
-import { UserError } from '../coordinator/errors.ts';
-import { HARNESS_ROOT } from '../coordinator/paths.ts';
+import { UserError } from '../src/errors.ts';
+import { HARNESS_ROOT } from '../src/paths.ts';
 import { typecheckScenarios } from './typecheck.ts';
 
 /** Bump when the wrapper or build settings change, so every cached bundle is rebuilt. */

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../coordinator/errors.ts';
-import { HARNESS_ROOT } from '../coordinator/paths.ts';
+import { UserError } from '../src/errors.ts';
+import { HARNESS_ROOT } from '../src/paths.ts';
 
 export interface TypeDiagnostic {
   file: string;

@@ -9,7 +9,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 await build({
   absWorkingDir: root,
   entryPoints: {
-    cli: 'coordinator/cli.ts',
+    cli: 'src/cli/cli.ts',
     'sample-app': 'sample-app/main.ts',
   },
   outdir: 'dist',

@@ -7,7 +7,7 @@ import { crossCheck, decideGate, evaluateGates, gatesToThresholds, minSamplesFor
 import { add, createLatencyHistogramUs, decodeHistogram, encodeHistogram, minSamplesForPercentile, percentileMs, recordMs, RELATIVE_PRECISION, statsMs } from '../analysis/histogram.ts';
 import { CsvIngest, ingestK6Csv } from '../analysis/k6-csv.ts';
 import { MetricStore, type MetricType } from '../analysis/metric-store.ts';
-import { gateSchema } from '../coordinator/config-schema.ts';
+import { gateSchema } from '../src/config/config-schema.ts';
 import { tempDir } from './helpers.ts';
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { dbIntegrityChecks, normalizeType, typeMatches } from '../coordinator/checks/db-integrity.ts';
-import type { SqlEvidence } from '../coordinator/checks/types.ts';
-import { credentialsFor } from '../coordinator/checks/users.ts';
+import { dbIntegrityChecks, normalizeType, typeMatches } from '../src/checks/db-integrity.ts';
+import type { SqlEvidence } from '../src/checks/types.ts';
+import { credentialsFor } from '../src/checks/users.ts';
 import perfConfig from '../perf.config.ts';
 import { assertNoSecrets, assertPassed, assertSkipped, byName, deleteRunUsers, newRun, runCheck, startTestApp, testConfig, withDb, type CheckRun, type TestApp } from './checks-helpers.ts';
 

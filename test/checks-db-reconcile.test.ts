@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dbReconcileChecks, type LoadCounters } from '../coordinator/checks/db-reconcile.ts';
+import { dbReconcileChecks, type LoadCounters } from '../src/checks/db-reconcile.ts';
 import perfConfig from '../perf.config.ts';
 import { assertPassed, assertSkipped, byName, runCheck, startTestApp, testConfig, trackedRuns, withDb, type TestApp, type TestRun } from './checks-helpers.ts';
 import { configProject, readVerdictFromOutput, runCli } from './helpers.ts';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { FLOW_NAMES, flowChecks } from '../coordinator/checks/flows.ts';
-import { runProblems, tamper } from '../coordinator/checks/flow-ws.ts';
-import { credentialsFor } from '../coordinator/checks/users.ts';
-import { UserError } from '../coordinator/errors.ts';
+import { FLOW_NAMES, flowChecks } from '../src/checks/flows.ts';
+import { runProblems, tamper } from '../src/checks/flow-ws.ts';
+import { credentialsFor } from '../src/checks/users.ts';
+import { UserError } from '../src/errors.ts';
 import {
   assertFailed,
   assertNoSecrets,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { urlMatcher } from '../coordinator/checks/frontend-ignore.ts';
-import { configSchema } from '../coordinator/config-schema.ts';
+import { urlMatcher } from '../src/checks/frontend-ignore.ts';
+import { configSchema } from '../src/config/config-schema.ts';
 
 describe('frontend.ignoreRequests patterns', () => {
   test('a path matches that path exactly, on any origin, whatever the query', () => {

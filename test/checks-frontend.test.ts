@@ -9,12 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import perfConfig from '../perf.config.ts';
-import { closeSharedBrowser, findChromium } from '../coordinator/browser.ts';
-import { readZip } from '../coordinator/checks/frontend-artifacts.ts';
-import { frontendFlowChecks } from '../coordinator/checks/frontend-flows.ts';
-import { frontendSmokeChecks } from '../coordinator/checks/frontend-smoke.ts';
-import type { Check, Evidence, FileEvidence, NoteEvidence } from '../coordinator/checks/types.ts';
-import { configSchema } from '../coordinator/config-schema.ts';
+import { closeSharedBrowser, findChromium } from '../src/clients/browser.ts';
+import { readZip } from '../src/checks/frontend-artifacts.ts';
+import { frontendFlowChecks } from '../src/checks/frontend-flows.ts';
+import { frontendSmokeChecks } from '../src/checks/frontend-smoke.ts';
+import type { Check, Evidence, FileEvidence, NoteEvidence } from '../src/checks/types.ts';
+import { configSchema } from '../src/config/config-schema.ts';
 import { byName, deleteRunUsers, newRun, runCheck, startTestApp, testConfig, type CheckRun, type TestApp, type TestRun } from './checks-helpers.ts';
 
 const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { healthChecks } from '../coordinator/checks/health.ts';
-import type { ResolvedTarget } from '../coordinator/checks/types.ts';
+import { healthChecks } from '../src/checks/health.ts';
+import type { ResolvedTarget } from '../src/checks/types.ts';
 import { assertFailed, assertNoSecrets, assertPassed, byName, closedPort, newRun, runCheck, startTestApp, testConfig, TEST_REDIS_URL, type TestApp } from './checks-helpers.ts';
 
 describe('health checks', () => {

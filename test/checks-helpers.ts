@@ -9,9 +9,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { WebSocket, WebSocketServer } from 'ws';
-import { configSchema, type PerfConfig, type ResolvedConfig } from '../coordinator/config-schema.ts';
-import { Redactor } from '../coordinator/redact.ts';
-import { CheckSkipped, type Check, type CheckContext, type Evidence, type ResolvedTarget } from '../coordinator/checks/types.ts';
+import { configSchema, type PerfConfig, type ResolvedConfig } from '../src/config/config-schema.ts';
+import { Redactor } from '../src/redact/redact.ts';
+import { CheckSkipped, type Check, type CheckContext, type Evidence, type ResolvedTarget } from '../src/checks/types.ts';
 import { startSampleApp, type SampleAppHandle, type SampleAppOptions } from '../sample-app/index.ts';
 
 export const TEST_DATABASE_URL = process.env.PERF_TEST_DATABASE_URL ?? 'postgres://postgres:s3cret@127.0.0.1:5432/test';

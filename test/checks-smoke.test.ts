@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { smokeChecks, unknownId } from '../coordinator/checks/smoke.ts';
-import type { Check, HttpExchange } from '../coordinator/checks/types.ts';
-import { credentialsFor } from '../coordinator/checks/users.ts';
+import { smokeChecks, unknownId } from '../src/checks/smoke.ts';
+import type { Check, HttpExchange } from '../src/checks/types.ts';
+import { credentialsFor } from '../src/checks/users.ts';
 import perfConfig from '../perf.config.ts';
 import { assertFailed, assertNoSecrets, assertPassed, byName, closedPort, runCheck, startTestApp, testConfig, trackedRuns, type CheckRun, type TestApp, type TestRun } from './checks-helpers.ts';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { readZip } from '../coordinator/checks/frontend-artifacts.ts';
+import { readZip } from '../src/checks/frontend-artifacts.ts';
 import { configProject, readVerdictFromOutput, runCli, runDirFromOutput, tempDir } from './helpers.ts';
 
 /** A project folder with a perf.config.ts: the repo's default config, plus overrides. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { flagLayer, resolveConfig } from '../coordinator/config.ts';
+import { flagLayer, resolveConfig } from '../src/config/config.ts';
 import { REPO, tempDir } from './helpers.ts';
 
 function projectWith(config: string): string {
@@ -10,7 +10,7 @@ function projectWith(config: string): string {
   writeFileSync(path.join(dir, 'perf.config.ts'), config);
   return dir;
 }
-const header = `import { defineConfig } from ${JSON.stringify(path.join(REPO, 'coordinator/define-config.ts'))};\n`;
+const header = `import { defineConfig } from ${JSON.stringify(path.join(REPO, 'src/config/define-config.ts'))};\n`;
 
 describe('resolveConfig', () => {
   test('no file: defaults (the bundled sample-app, 15 users)', async () => {

@@ -4,8 +4,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import yazl from 'yazl';
-import { redactZipFile } from '../coordinator/checks/frontend-artifacts.ts';
-import { Redactor } from '../coordinator/redact.ts';
+import { redactZipFile } from '../src/checks/frontend-artifacts.ts';
+import { Redactor } from '../src/redact/redact.ts';
 import { tempDir } from './helpers.ts';
 
 // Redaction of a Playwright trace (a zip) before it stays in the run folder. The archives here

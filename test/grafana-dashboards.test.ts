@@ -5,9 +5,9 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
-import { resolveConfig } from '../coordinator/config.ts';
-import type { GateSpec } from '../coordinator/config-schema.ts';
-import { DATASOURCE_UID, generateDashboards, staleDashboards } from '../coordinator/grafana.ts';
+import { resolveConfig } from '../src/config/config.ts';
+import type { GateSpec } from '../src/config/config-schema.ts';
+import { DATASOURCE_UID, generateDashboards, staleDashboards } from '../src/influx/grafana.ts';
 import { REPO, runCli, tempDir } from './helpers.ts';
 
 // The Grafana provisioning: dashboards generated from perf.config.ts's gates (committed, and

@@ -96,7 +96,7 @@ export function tempDir(prefix = 'perf-test-'): string {
  */
 export function configProject(overrides = '', prefix = 'perf-project-'): string {
   const dir = tempDir(prefix);
-  const base = readFileSync(path.join(REPO, 'perf.config.ts'), 'utf8').replace(/from '\.\/coordinator\/define-config\.ts'/, "from 'perf-harness'");
+  const base = readFileSync(path.join(REPO, 'perf.config.ts'), 'utf8');
   writeFileSync(path.join(dir, 'base.config.ts'), base);
   writeFileSync(
     path.join(dir, 'perf.config.ts'),

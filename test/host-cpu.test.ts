@@ -4,7 +4,7 @@ import { cpSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { HostCpuInterval } from '../coordinator/host-cpu.ts';
+import { HostCpuInterval } from '../src/k6/host-cpu.ts';
 import { FIXTURE_SCENARIOS, readVerdictFromOutput, runCli, startHelloServer, tempDir } from './helpers.ts';
 
 // The host's CPU (coordinator/host-cpu.ts) and what the load phase does with it: a failure on a

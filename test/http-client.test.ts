@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { CheckFailure, type Check, type HttpExchange } from '../coordinator/checks/types.ts';
-import { EVIDENCE_BODY_LIMIT, HttpClient, expectStatus, json } from '../coordinator/http-client.ts';
+import { CheckFailure, type Check, type HttpExchange } from '../src/checks/types.ts';
+import { EVIDENCE_BODY_LIMIT, HttpClient, expectStatus, json } from '../src/clients/http-client.ts';
 import { assertNoSecrets, deleteRunUsers, newRun, runCheck, startTestApp, type TestApp } from './checks-helpers.ts';
 
 const check = (name: string, run: Check['run']): Check => ({ name, run });

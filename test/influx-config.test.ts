@@ -2,18 +2,18 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { flagLayer, resolveConfig } from '../coordinator/config.ts';
-import { InfluxSession } from '../coordinator/influx.ts';
-import { checkPoint, gatePoint, parseGateExpression, parseGateKey, phaseEndPoint, specOf, windowPoints } from '../coordinator/influx-points.ts';
-import { influxOneOf, influxUrlProblem, parseInfluxUrl } from '../coordinator/influx-schema.ts';
-import { toleranceFor } from '../coordinator/influx-analyze.ts';
-import { Redactor } from '../coordinator/redact.ts';
+import { flagLayer, resolveConfig } from '../src/config/config.ts';
+import { InfluxSession } from '../src/influx/influx.ts';
+import { checkPoint, gatePoint, parseGateExpression, parseGateKey, phaseEndPoint, specOf, windowPoints } from '../src/influx/influx-points.ts';
+import { influxOneOf, influxUrlProblem, parseInfluxUrl } from '../src/influx/influx-schema.ts';
+import { toleranceFor } from '../src/influx/influx-analyze.ts';
+import { Redactor } from '../src/redact/redact.ts';
 import { REPO, runCli, tempDir } from './helpers.ts';
 
 // Unit level: how an InfluxDB URL is configured and refused, what perf's points look like
 // (redacted), and the analysis tolerance. The real InfluxDB is in influx-run.test.ts.
 
-const header = `import { defineConfig } from ${JSON.stringify(path.join(REPO, 'coordinator/define-config.ts'))};\n`;
+const header = `import { defineConfig } from ${JSON.stringify(path.join(REPO, 'src/config/define-config.ts'))};\n`;
 
 describe('InfluxDB configuration', () => {
   test('influx.url in the file, PERF_INFLUX_URL, then --influx, each layer winning', async () => {

@@ -19,7 +19,7 @@ export interface InfluxServer {
   stop(): Promise<void>;
 }
 
-import { freePort } from '../coordinator/net.ts';
+import { freePort } from '../src/clients/net.ts';
 
 export { freePort };
 

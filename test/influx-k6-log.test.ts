@@ -4,7 +4,7 @@ import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { k6InfluxWriteErrors } from '../coordinator/influx.ts';
+import { k6InfluxWriteErrors } from '../src/influx/influx.ts';
 import { REPO, tempDir } from './helpers.ts';
 
 // k6's log of a long run, read for the InfluxDB write failures it reports. A soak logs for
@@ -37,7 +37,7 @@ describe("k6's log: InfluxDB write failures", () => {
     }
     assert.ok(size > 100e6);
     // A heap half the log's size: reading it whole (the log as one string) runs out of memory.
-    const code = `const { k6InfluxWriteErrors } = await import(${JSON.stringify(path.join(REPO, 'coordinator/influx.ts'))});
+    const code = `const { k6InfluxWriteErrors } = await import(${JSON.stringify(path.join(REPO, 'src/influx/influx.ts'))});
       process.stdout.write(JSON.stringify(await k6InfluxWriteErrors(${JSON.stringify(file)})));`;
     try {
       const { stdout } = await promisify(execFile)(process.execPath, ['--max-old-space-size=48', '--import', 'tsx', '--input-type=module', '-e', code], { cwd: REPO, timeout: 120_000 }).catch((e: Error & { stderr?: string }) => {

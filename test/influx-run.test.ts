@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { analyzeRun } from '../coordinator/influx-analyze.ts';
-import { parseInfluxUrl } from '../coordinator/influx-schema.ts';
-import { generateDashboards } from '../coordinator/grafana.ts';
-import { resolveConfig } from '../coordinator/config.ts';
-import type { Verdict } from '../coordinator/verdict.ts';
+import { analyzeRun } from '../src/influx/influx-analyze.ts';
+import { parseInfluxUrl } from '../src/influx/influx-schema.ts';
+import { generateDashboards } from '../src/influx/grafana.ts';
+import { resolveConfig } from '../src/config/config.ts';
+import type { Verdict } from '../src/run/verdict.ts';
 import { readVerdictFromOutput, REPO, runCli, tempDir } from './helpers.ts';
 import { influxQuery, startInflux, type InfluxServer } from './influx-helpers.ts';
 

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { CsvIngest, ingestK6Csv, K6_SYSTEM_TAGS, metricTypesFromSummary, splitCsvRecord } from '../analysis/k6-csv.ts';
 import type { MetricStore } from '../analysis/metric-store.ts';
-import { requireK6 } from '../coordinator/k6.ts';
+import { requireK6 } from '../src/k6/k6.ts';
 import { readK6CsvSamples, startHelloServer, tempDir } from './helpers.ts';
 
 // k6's CSV output, the one raw format (analysis/k6-csv.ts), written by a real k6 with tag

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { withCacheProxy } from '../coordinator/k6-install.ts';
+import { withCacheProxy } from '../src/k6/k6-install.ts';
 import { k6WithOldPerfOutput, REPO, runCli, tempDir } from './helpers.ts';
 
 // How perf gets k6 (coordinator/k6.ts, k6-install.ts): a stock k6, run as a separate
@@ -63,7 +63,7 @@ test('no Go code of perf: no go.mod, go.sum, go.work or .go file in the reposito
   const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' })
     .split('\n')
     .filter((f) => f && existsSync(path.join(REPO, f)));
-  assert.ok(files.length > 50 && files.includes('coordinator/k6.ts'), `${files.length} files listed`);
+  assert.ok(files.length > 50 && files.includes('src/k6/k6.ts'), `${files.length} files listed`);
   const goFiles = files.filter((f) => /(^|\/)(go\.mod|go\.sum|go\.work)$|\.go$/.test(f));
   assert.deepEqual(goFiles, []);
   const importingK6 = files.filter((f) => /\.(go|mod)$/.test(f) && /go\.k6\.io\/k6/.test(readFileSync(path.join(REPO, f), 'utf8')));

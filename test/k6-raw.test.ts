@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { requireK6 } from '../coordinator/k6.ts';
-import { freeBytes, gzipRawSamples, k6MaxRunMs, PLAIN_RAW_BYTES_PER_MIN, PLAIN_RAW_MAX_MS, rawMode } from '../coordinator/k6-raw.ts';
+import { requireK6 } from '../src/k6/k6.ts';
+import { freeBytes, gzipRawSamples, k6MaxRunMs, PLAIN_RAW_BYTES_PER_MIN, PLAIN_RAW_MAX_MS, rawMode } from '../src/k6/k6-raw.ts';
 import { tempDir } from './helpers.ts';
 
 const GB = PLAIN_RAW_BYTES_PER_MIN;

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isUserError } from '../coordinator/errors.ts';
-import { requireK6 } from '../coordinator/k6.ts';
-import { liveK6Count } from '../coordinator/k6-children.ts';
-import { runK6 } from '../coordinator/k6-run.ts';
+import { isUserError } from '../src/errors.ts';
+import { requireK6 } from '../src/k6/k6.ts';
+import { liveK6Count } from '../src/k6/k6-children.ts';
+import { runK6 } from '../src/k6/k6-run.ts';
 import { startHelloServer, tempDir, wrapRealK6 } from './helpers.ts';
 
 // The k6 process's life as runK6 sees it, on the real k6: a k6 that cannot be started, and a

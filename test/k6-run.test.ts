@@ -3,8 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ingestK6Csv } from '../analysis/k6-csv.ts';
-import { requireK6 } from '../coordinator/k6.ts';
-import { runK6, type K6LiveSnapshot } from '../coordinator/k6-run.ts';
+import { requireK6 } from '../src/k6/k6.ts';
+import { runK6, type K6LiveSnapshot } from '../src/k6/k6-run.ts';
 import { startHelloServer, tempDir } from './helpers.ts';
 
 // runK6 on the real k6 against a local server: the live figures come from k6's own REST API

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { decideChecks, parseThresholdKey } from '../coordinator/k6-checks.ts';
-import { MAX_CHARS, MAX_LINES, readConsoleLines } from '../coordinator/k6-console.ts';
-import { Redactor } from '../coordinator/redact.ts';
+import { decideChecks, parseThresholdKey } from '../src/k6/k6-checks.ts';
+import { MAX_CHARS, MAX_LINES, readConsoleLines } from '../src/k6/k6-console.ts';
+import { Redactor } from '../src/redact/redact.ts';
 import { configProject, FIXTURE_SCENARIOS, readVerdictFromOutput, REPO, runCli, runDirFromOutput, startHelloServer, tempDir } from './helpers.ts';
 
 // k6's checks and the scripts' own thresholds in the verdict, the console gate table, JUnit and
@@ -38,7 +38,7 @@ describe('k6 checks and script thresholds in the verdict (real k6)', () => {
     if (config) {
       writeFileSync(
         path.join(dir, 'perf.config.ts'),
-        `import { defineConfig } from ${JSON.stringify(path.join(REPO, 'coordinator/define-config.ts'))};\nexport default defineConfig(${config});\n`,
+        `import { defineConfig } from ${JSON.stringify(path.join(REPO, 'src/config/define-config.ts'))};\nexport default defineConfig(${config});\n`,
       );
     }
     return dir;

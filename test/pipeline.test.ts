@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { CheckFailure, CheckSkipped, type Check } from '../coordinator/checks/types.ts';
-import { RunAbort, runPipeline, type Fixture, type PhaseDef, type PipelineOptions } from '../coordinator/pipeline.ts';
-import { Redactor } from '../coordinator/redact.ts';
-import { ReporterMultiplexer } from '../coordinator/reporters/reporter.ts';
+import { CheckFailure, CheckSkipped, type Check } from '../src/checks/types.ts';
+import { RunAbort, runPipeline, type Fixture, type PhaseDef, type PipelineOptions } from '../src/run/pipeline.ts';
+import { Redactor } from '../src/redact/redact.ts';
+import { ReporterMultiplexer } from '../src/reporters/reporter.ts';
 
 function phase(name: string, checks: Check[], over: Partial<PhaseDef> = {}): PhaseDef {
   return { name, parallel: true, blocking: true, timeoutMs: 5000, checkTimeoutMs: 2000, retries: 0, concurrency: 8, checks, ...over };

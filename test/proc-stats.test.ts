@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { ProcSampler } from '../coordinator/proc-stats.ts';
+import { ProcSampler } from '../src/k6/proc-stats.ts';
 
 // The resource sampler on real processes (/proc): its figures are right, and a reading per
 // second for days (a soak) neither grows its memory nor loses the result.

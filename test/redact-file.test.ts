@@ -3,8 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { redactTextFile, ScrubBytes, scrubFile } from '../coordinator/redact-file.ts';
-import { Redactor } from '../coordinator/redact.ts';
+import { redactTextFile, ScrubBytes, scrubFile } from '../src/redact/redact-file.ts';
+import { Redactor } from '../src/redact/redact.ts';
 import { tempDir } from './helpers.ts';
 
 describe('scrubFile: secrets out of files k6 wrote, keeping their length', () => {

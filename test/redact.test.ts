@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { REDACTED, Redactor } from '../coordinator/redact.ts';
+import { REDACTED, Redactor } from '../src/redact/redact.ts';
 
 describe('Redactor', () => {
   test('secret-named keys, also inside JSON held in strings (recorded bodies, frames)', () => {

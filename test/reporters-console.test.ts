@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { consoleReporter } from '../coordinator/reporters/console.ts';
-import { Redactor } from '../coordinator/redact.ts';
+import { consoleReporter } from '../src/reporters/console.ts';
+import { Redactor } from '../src/redact/redact.ts';
 import { failingVerdict, FAILED_CORRELATION } from './fixtures/verdicts/failing.ts';
 import { capture, drive, ESC } from './fixtures/verdicts/harness.ts';
 import { interruptedVerdict } from './fixtures/verdicts/interrupted.ts';
@@ -41,7 +41,7 @@ describe('console reporter, off a TTY (CI logs)', () => {
     // A transport error is the evidence of a timed-out check.
     assert.match(text, /evidence: GET \/jobs\/0{8}-.* → error: aborted: check timeout \(5\.0 s\)/);
     // A bug in a check points at its first stack frame; control characters are dropped.
-    assert.match(text, /^ {8}at: build \(coordinator\/checks\/smoke\.ts:42:7\)$/m);
+    assert.match(text, /^ {8}at: build \(src\/checks\/smoke\.ts:42:7\)$/m);
     assert.doesNotMatch(text, /\u0000/);
     // Phases, including skipped ones with the reason (without a doubled "skipped:").
     assert.match(text, /^✗ flows 5\.2 s failed — flows failed: kits_list, jobs_get_unknown, matrix_builder$/m);

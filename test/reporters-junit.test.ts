@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { junitReporter } from '../coordinator/reporters/junit.ts';
-import { Redactor } from '../coordinator/redact.ts';
-import type { Verdict } from '../coordinator/verdict.ts';
+import { junitReporter } from '../src/reporters/junit.ts';
+import { Redactor } from '../src/redact/redact.ts';
+import type { Verdict } from '../src/run/verdict.ts';
 import { failingVerdict, FAILED_CORRELATION } from './fixtures/verdicts/failing.ts';
 import { interruptedVerdict } from './fixtures/verdicts/interrupted.ts';
 import { partsVerdict } from './fixtures/verdicts/parts.ts';
@@ -105,7 +105,7 @@ describe('junit reporter', () => {
     assert.equal(bug.failure, undefined);
     assert.equal(bug.error?.type, 'CheckError');
     assert.equal(bug.error?.message, "TypeError: Cannot read properties of undefined (reading 'path') red");
-    assert.match(bug.error?.['#text'] ?? '', /at build \(coordinator\/checks\/smoke\.ts:42:7\)/);
+    assert.match(bug.error?.['#text'] ?? '', /at build \(src\/checks\/smoke\.ts:42:7\)/);
     assert.equal(Object.keys(kase(flows, 'auth_me_requires_auth')).filter((k) => ['failure', 'error', 'skipped'].includes(k)).length, 0);
     assert.equal(props(flows.properties).blocking, 'false');
 

@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { createReporters, REPORTER_NAMES } from '../coordinator/reporters/index.ts';
-import { ReporterMultiplexer, type Reporter } from '../coordinator/reporters/reporter.ts';
-import { Redactor, REDACTED } from '../coordinator/redact.ts';
+import { createReporters, REPORTER_NAMES } from '../src/reporters/index.ts';
+import { ReporterMultiplexer, type Reporter } from '../src/reporters/reporter.ts';
+import { Redactor, REDACTED } from '../src/redact/redact.ts';
 import { failingVerdict } from './fixtures/verdicts/failing.ts';
 import { capture, drive } from './fixtures/verdicts/harness.ts';
 import { REPO } from './helpers.ts';
@@ -132,8 +132,8 @@ describe('createReporters', () => {
 
   test('the real tsc refuses an unknown reporter name and accepts the known ones', async () => {
     // The same rule proven at run time of the tests, whatever runs them: the compiler itself on a probe.
-    const probe = (names: string) => `import { createReporters } from '../../coordinator/reporters/index.ts';
-import { Redactor } from '../../coordinator/redact.ts';
+    const probe = (names: string) => `import { createReporters } from '../../src/reporters/index.ts';
+import { Redactor } from '../../src/redact/redact.ts';
 export const mux = createReporters(${names}, { webhook: { urlEnv: 'PERF_WEBHOOK_URL', format: 'slack' }, redactor: new Redactor(), env: {} });
 `;
     const [good, bad] = await Promise.all([typecheck(probe("['console', 'junit', 'json']")), typecheck(probe("['console', 'html']"))]);

@@ -18,7 +18,7 @@ import {
   startTarget,
   stopDetached,
   TargetAlreadyRunningError,
-} from '../coordinator/target.ts';
+} from '../src/target/target.ts';
 import { http, waitFor } from './sample-app-helpers.ts';
 
 const root = findRepoRoot();
@@ -161,7 +161,7 @@ describe('attached', () => {
     const parentScript = path.join(scratch, 'parent.mts');
     writeFileSync(
       parentScript,
-      `import { startTarget } from ${JSON.stringify(path.join(root, 'coordinator', 'target.ts'))};
+      `import { startTarget } from ${JSON.stringify(path.join(root, 'src', 'target', 'target.ts'))};
        const h = await startTarget({ entry: ${JSON.stringify(bundle)}, seedUsers: 0 });
        process.stdout.write(JSON.stringify({ pid: h.pid, baseUrl: h.baseUrl }) + '\\n');
        setInterval(() => {}, 1000);\n`,

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { K6_SYSTEM_TAGS } from '../analysis/k6-csv.ts';
-import { requireK6 } from '../coordinator/k6.ts';
+import { requireK6 } from '../src/k6/k6.ts';
 import { PERF_BIN, readK6CsvSamples, runCli, startHelloServer, tempDir } from './helpers.ts';
 
 // `perf samples`: the raw samples of a real k6 run (k6's CSV output, as perf has k6 write

@@ -15,7 +15,7 @@ import { deflateRawSync, gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { WebSocketServer } from 'ws';
-import { startDetached, startTarget, stopDetached } from '../coordinator/target.ts';
+import { startDetached, startTarget, stopDetached } from '../src/target/target.ts';
 import { configProject, readVerdictFromOutput, REPO, runCli, runDirFromOutput, tempDir } from './helpers.ts';
 import { startInflux, type InfluxServer } from './influx-helpers.ts';
 import { dumpInflux, readIssuedSecrets, scanFolder, scanText, type Hit, type Secret } from './secrets-scan.ts';

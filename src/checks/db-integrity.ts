@@ -1,0 +1,476 @@
+/**
+ * The db-integrity phase: the target's PostgreSQL schema against `config.database`, read from the
+ * catalogs (pg_catalog, information_schema), and the behaviour of its triggers, functions and
+ * row-level security.
+ *
+ *   db_tables_columns      every table exists; every column exists with its type
+ *   db_indexes             every named index exists on its table and is valid
+ *   db_foreign_keys        `column → table(column)` foreign keys exist (and are validated)
+ *   db_check_constraints   named check constraints exist on their tables (and are validated)
+ *   db_triggers            named triggers exist and are enabled
+ *   db_trigger_updated_at  on tables with triggers and an `updated_at` column: an UPDATE that
+ *                          writes an old `updated_at` gets `now()` instead (rolled back);
+ *                          skipped when no such table has a row to update (nothing exercised)
+ *   db_functions           named functions exist (visible in the search path, or in their schema)
+ *   db_function_usage      when `increment_user_usage` is listed: calling it adds up (rolled back)
+ *   db_rls_policies        every `rls: true` table has RLS enabled and a policy
+ *   db_rls_isolation       `rls.role` does not bypass RLS; then two users created through the API:
+ *                          as `rls.role` with `rls.setting` = A, A's rows are all visible and none
+ *                          of B's (and vice versa); with no user set, neither's rows are visible.
+ *                          Skipped, saying so, when `database.rls` is not configured
+ *
+ * Table names are as the config writes them: `table` (search path) or `schema.table`. Each
+ * failure lists every problem found, each naming the table and column/index/constraint and what
+ * was expected and found; each carries the SQL (with the session's correlation id) as evidence.
+ * Everything that writes runs in a transaction that is rolled back. A check passes only when it
+ * asserted something: one that finds nothing to exercise is `skipped` with the reason (CheckSkipped).
+ */
+import type { DatabaseExpectation, ResolvedConfig, TableExpectation } from '../config/config-schema.ts';
+import { HttpClient } from '../clients/http-client.ts';
+import { quoteIdent, withClient, type Query } from './pg-util.ts';
+import { CheckFailure, CheckSkipped, type Check, type CheckContext } from './types.ts';
+import { signupOrLogin, type PerfUser } from './users.ts';
+
+const USAGE_FUNCTION = 'increment_user_usage';
+const OLD_TIMESTAMP = '2000-01-01T00:00:00Z';
+
+interface TableInfo {
+  name: string;
+  oid: string | null;
+  schema: string | null;
+  table: string | null;
+  rls: boolean;
+}
+
+/** A body returns `{ skip }` when it found nothing to assert (problems found still fail the check). */
+type Body = (q: Query, tables: Map<string, TableInfo>, problems: string[], ctx: CheckContext) => Promise<void | { skip: string }>;
+
+/** Connects, resolves the expected tables, runs `body`, fails listing every problem, or skips. */
+function dbCheck(db: DatabaseExpectation, name: string, description: string, body: Body): Check {
+  return {
+    name,
+    description,
+    run: async (ctx) => {
+      const url = ctx.target.databaseUrl;
+      if (!url) throw new CheckFailure(`${name}: no database URL: set target.databaseUrl (the bundled sample-app provides one)`);
+      await withClient(ctx, url, async (query, { correlationId }) => {
+        const tables = await resolveTables(query, Object.keys(db.tables));
+        const problems: string[] = [];
+        const outcome = await body(query, tables, problems, ctx);
+        ctx.measure('problems', problems.length);
+        if (problems.length) {
+          throw new CheckFailure(`${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')} (correlation id ${correlationId})`);
+        }
+        if (outcome?.skip) throw new CheckSkipped(outcome.skip);
+      });
+    },
+  };
+}
+
+async function resolveTables(query: Query, names: string[]): Promise<Map<string, TableInfo>> {
+  const { rows } = await query<TableInfo>(
+    `SELECT t.name, c.oid::text AS oid, n.nspname AS schema, c.relname AS table, coalesce(c.relrowsecurity, false) AS rls
+     FROM unnest($1::text[]) AS t(name)
+     LEFT JOIN pg_class c ON c.oid = to_regclass(t.name)
+     LEFT JOIN pg_namespace n ON n.oid = c.relnamespace`,
+    [names],
+  );
+  return new Map(rows.map((r) => [r.name, r]));
+}
+
+/** The tables of `db` whose expectation has something for `pick`, each resolved or reported missing. */
+function present(db: DatabaseExpectation, tables: Map<string, TableInfo>, problems: string[], pick: (t: TableExpectation) => unknown[]): [string, TableExpectation, TableInfo][] {
+  const out: [string, TableExpectation, TableInfo][] = [];
+  for (const [name, exp] of Object.entries(db.tables)) {
+    if (pick(exp).length === 0) continue;
+    const info = tables.get(name);
+    if (!info?.oid) problems.push(`table ${name} does not exist`);
+    else out.push([name, exp, info]);
+  }
+  return out;
+}
+
+const oidsOf = (list: [string, TableExpectation, TableInfo][]) => list.map(([, , i]) => i.oid!);
+
+const TYPE_ALIASES: Record<string, string> = {
+  timestamptz: 'timestamp with time zone',
+  timestamp: 'timestamp without time zone',
+  timetz: 'time with time zone',
+  time: 'time without time zone',
+  int: 'integer',
+  int4: 'integer',
+  int8: 'bigint',
+  int2: 'smallint',
+  serial: 'integer',
+  bigserial: 'bigint',
+  bool: 'boolean',
+  varchar: 'character varying',
+  char: 'character',
+  bpchar: 'character',
+  float8: 'double precision',
+  float4: 'real',
+  decimal: 'numeric',
+};
+
+/** A type name in one spelling: lower case, aliases resolved, `[]` kept. */
+export function normalizeType(t: string): string {
+  let s = t.trim().toLowerCase().replace(/\s+/g, ' ');
+  let suffix = '';
+  while (s.endsWith('[]')) {
+    suffix += '[]';
+    s = s.slice(0, -2).trim();
+  }
+  if (s.startsWith('_')) {
+    suffix += '[]';
+    s = s.slice(1);
+  }
+  return `${TYPE_ALIASES[s] ?? s}${suffix}`;
+}
+
+/** Whether a declared type matches what PostgreSQL reports (format_type, or without its modifier). */
+export function typeMatches(expected: string, formatType: string): boolean {
+  const want = normalizeType(expected);
+  const got = normalizeType(formatType);
+  return want === got || want === normalizeType(formatType.replace(/\([^)]*\)/g, ''));
+}
+
+export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
+  const db = config.database;
+  const tables = Object.entries(db.tables);
+  const any = (pick: (t: TableExpectation) => unknown) => tables.some(([, t]) => pick(t));
+  const checks: Check[] = [];
+
+  if (tables.length) {
+    checks.push(
+      dbCheck(db, 'db_tables_columns', 'every expected table exists, every column with its type', async (query, resolved, problems) => {
+        const list = present(db, resolved, problems, () => [true]);
+        const { rows } = await query<{ oid: string; column: string; type: string; data_type: string | null }>(
+          `SELECT a.attrelid::text AS oid, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type, col.data_type
+           FROM pg_attribute a
+           JOIN pg_class c ON c.oid = a.attrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           LEFT JOIN information_schema.columns col ON col.table_schema = n.nspname AND col.table_name = c.relname AND col.column_name = a.attname
+           WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped`,
+          [oidsOf(list)],
+          { record: false },
+        );
+        for (const [name, exp, info] of list) {
+          const columns = new Map(rows.filter((r) => r.oid === info.oid).map((r) => [r.column, r]));
+          for (const [column, type] of Object.entries(exp.columns)) {
+            const found = columns.get(column);
+            if (found === undefined) problems.push(`${name}.${column}: column missing (expected ${type}; found columns: ${[...columns.keys()].join(', ') || 'none'})`);
+            else if (!typeMatches(type, found.type) && !(found.data_type && typeMatches(type, found.data_type))) {
+              problems.push(`${name}.${column}: expected type ${type}, found ${found.type}`);
+            }
+          }
+        }
+      }),
+    );
+  }
+
+  if (any((t) => t.indexes.length)) {
+    checks.push(
+      dbCheck(db, 'db_indexes', 'every expected index exists on its table and is valid', async (query, resolved, problems) => {
+        const list = present(db, resolved, problems, (t) => t.indexes);
+        const { rows } = await query<{ oid: string; name: string; valid: boolean }>(
+          `SELECT i.indrelid::text AS oid, c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = ANY($1::oid[])`,
+          [oidsOf(list)],
+        );
+        for (const [name, exp, info] of list) {
+          const found = rows.filter((r) => r.oid === info.oid);
+          for (const index of exp.indexes) {
+            const hit = found.find((r) => r.name === index);
+            if (!hit) problems.push(`index ${index} missing on ${name} (found: ${found.map((r) => r.name).join(', ') || 'none'})`);
+            else if (!hit.valid) problems.push(`index ${index} on ${name} exists but is invalid (a failed concurrent build?)`);
+          }
+        }
+      }),
+    );
+  }
+
+  if (any((t) => Object.keys(t.foreignKeys).length)) {
+    checks.push(
+      dbCheck(db, 'db_foreign_keys', 'every expected foreign key exists and is validated', async (query, resolved, problems) => {
+        const list = present(db, resolved, problems, (t) => Object.keys(t.foreignKeys));
+        const { rows } = await query<{ oid: string; name: string; columns: string[]; ref_schema: string; ref_table: string; ref_columns: string[]; validated: boolean }>(
+          `SELECT con.conrelid::text AS oid, con.conname AS name, con.convalidated AS validated, rn.nspname AS ref_schema, rc.relname AS ref_table,
+             ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o) AS columns,
+             ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o) AS ref_columns
+           FROM pg_constraint con JOIN pg_class rc ON rc.oid = con.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+           WHERE con.contype = 'f' AND con.conrelid = ANY($1::oid[])`,
+          [oidsOf(list)],
+        );
+        for (const [name, exp, info] of list) {
+          const fks = rows.filter((r) => r.oid === info.oid);
+          for (const [column, ref] of Object.entries(exp.foreignKeys)) {
+            const [, refTable, refColumn] = /^(\w+)\((\w+)\)$/.exec(ref)!;
+            const onColumn = fks.filter((f) => f.columns.length === 1 && f.columns[0] === column);
+            const hit = onColumn.find((f) => f.ref_table === refTable && f.ref_columns.length === 1 && f.ref_columns[0] === refColumn);
+            if (!hit) {
+              const found = onColumn.map((f) => `${f.name} → ${f.ref_table}(${f.ref_columns.join(', ')})`).join(', ');
+              problems.push(`${name}.${column}: expected a foreign key to ${ref}, found ${found || 'none'}`);
+            } else if (!hit.validated) problems.push(`${name}.${column}: foreign key ${hit.name} is NOT VALID (existing rows were never checked)`);
+          }
+        }
+      }),
+    );
+  }
+
+  if (any((t) => t.checks.length)) {
+    checks.push(
+      dbCheck(db, 'db_check_constraints', 'every expected check constraint exists and is validated', async (query, resolved, problems) => {
+        const list = present(db, resolved, problems, (t) => t.checks);
+        const { rows } = await query<{ oid: string; name: string; validated: boolean }>(
+          `SELECT conrelid::text AS oid, conname AS name, convalidated AS validated FROM pg_constraint WHERE contype = 'c' AND conrelid = ANY($1::oid[])`,
+          [oidsOf(list)],
+        );
+        for (const [name, exp, info] of list) {
+          const found = rows.filter((r) => r.oid === info.oid);
+          for (const check of exp.checks) {
+            const hit = found.find((r) => r.name === check);
+            if (!hit) problems.push(`check constraint ${check} missing on ${name} (found: ${found.map((r) => r.name).join(', ') || 'none'})`);
+            else if (!hit.validated) problems.push(`check constraint ${check} on ${name} is NOT VALID (existing rows were never checked)`);
+          }
+        }
+      }),
+    );
+  }
+
+  if (any((t) => t.triggers.length)) {
+    checks.push(
+      dbCheck(db, 'db_triggers', 'every expected trigger exists and is enabled', async (query, resolved, problems) => {
+        const list = present(db, resolved, problems, (t) => t.triggers);
+        const { rows } = await query<{ oid: string; name: string; enabled: string }>(
+          `SELECT tgrelid::text AS oid, tgname AS name, tgenabled AS enabled FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = ANY($1::oid[])`,
+          [oidsOf(list)],
+        );
+        for (const [name, exp, info] of list) {
+          const found = rows.filter((r) => r.oid === info.oid);
+          for (const trigger of exp.triggers) {
+            const hit = found.find((r) => r.name === trigger);
+            if (!hit) problems.push(`trigger ${trigger} missing on ${name} (found: ${found.map((r) => r.name).join(', ') || 'none'})`);
+            else if (hit.enabled === 'D') problems.push(`trigger ${trigger} on ${name} is disabled`);
+          }
+        }
+      }),
+    );
+    checks.push(
+      dbCheck(db, 'db_trigger_updated_at', 'an UPDATE sets updated_at to now() on every table with triggers and an updated_at column (rolled back)', async (query, resolved, problems, ctx) => {
+        const list = present(db, resolved, problems, (t) => t.triggers);
+        const withColumn = await query<{ oid: string }>(
+          `SELECT attrelid::text AS oid FROM pg_attribute WHERE attname = 'updated_at' AND NOT attisdropped AND attrelid = ANY($1::oid[])`,
+          [oidsOf(list)],
+        );
+        const candidates = list.filter(([, , i]) => withColumn.rows.some((r) => r.oid === i.oid));
+        const noColumn = list.filter(([, , i]) => !withColumn.rows.some((r) => r.oid === i.oid)).map(([n]) => n);
+        if (noColumn.length) ctx.measure('no_updated_at', noColumn);
+        if (!candidates.length) {
+          return { skip: `no table with triggers has an updated_at column (${list.map(([n]) => n).join(', ') || 'none found'}): there is no updated_at trigger to exercise` };
+        }
+        const tested: string[] = [];
+        const empty: string[] = [];
+        await query('BEGIN');
+        try {
+          await query(`SET LOCAL statement_timeout = '5s'`);
+          for (const [name, , info] of candidates) {
+            const table = quoteIdent(info.schema!, info.table!);
+            await query('SAVEPOINT perf_trigger');
+            try {
+              const { rows } = await query<{ updated_at: Date }>(
+                `UPDATE ${table} SET updated_at = $1 WHERE ctid = (SELECT ctid FROM ${table} LIMIT 1) RETURNING updated_at`,
+                [OLD_TIMESTAMP],
+              );
+              const row = rows[0];
+              if (!row) empty.push(name);
+              else {
+                tested.push(name);
+                if (new Date(row.updated_at).getTime() === Date.parse(OLD_TIMESTAMP)) {
+                  problems.push(`${name}: an UPDATE kept the updated_at it was given (${OLD_TIMESTAMP}); expected a trigger to set now()`);
+                }
+              }
+            } catch (e) {
+              problems.push(`${name}: the test UPDATE failed: ${(e as Error).message}`);
+            } finally {
+              await query('ROLLBACK TO SAVEPOINT perf_trigger');
+            }
+          }
+        } finally {
+          await query('ROLLBACK');
+        }
+        ctx.measure('tested', tested);
+        if (empty.length) ctx.record({ kind: 'note', message: `no row to update in ${empty.join(', ')}: their updated_at trigger was not exercised` });
+        if (!tested.length && !problems.length) return { skip: `no row in any of ${candidates.map(([n]) => n).join(', ')} to exercise an updated_at trigger on` };
+      }),
+    );
+  }
+
+  if (db.functions.length) {
+    checks.push(
+      dbCheck(db, 'db_functions', `functions exist: ${db.functions.join(', ')}`, async (query, _resolved, problems) => {
+        const { rows } = await query<{ schema: string; name: string; args: string; visible: boolean }>(
+          `SELECT n.nspname AS schema, p.proname AS name, pg_get_function_identity_arguments(p.oid) AS args, pg_function_is_visible(p.oid) AS visible
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = ANY($1::text[])`,
+          [db.functions.map((f) => f.split('.').pop()!)],
+        );
+        for (const fn of db.functions) {
+          const [schema, name] = fn.includes('.') ? (fn.split('.') as [string, string]) : [undefined, fn];
+          const hit = rows.find((r) => r.name === name && (schema ? r.schema === schema : r.visible));
+          if (!hit) {
+            const elsewhere = rows.filter((r) => r.name === name).map((r) => `${r.schema}.${r.name}(${r.args})`);
+            problems.push(`function ${fn} missing${elsewhere.length ? ` (found ${elsewhere.join(', ')}, not in the search path)` : ''}`);
+          }
+        }
+      }),
+    );
+  }
+
+  if (db.functions.includes(USAGE_FUNCTION)) {
+    checks.push(
+      dbCheck(db, 'db_function_usage', `${USAGE_FUNCTION}(user, kind, amount) adds up, per user and kind (rolled back)`, async (query, _resolved, problems) => {
+        await query('BEGIN');
+        try {
+          await query(`SET LOCAL statement_timeout = '5s'`);
+          const user = (await query<{ id: string }>('SELECT id::text AS id FROM users ORDER BY created_at LIMIT 1')).rows[0];
+          if (!user) return { skip: `no user row to call ${USAGE_FUNCTION} for: the function was not exercised` };
+          const kind = 'perf_check';
+          const amount = async () =>
+            Number((await query<{ amount: string }>('SELECT amount::text FROM usage WHERE user_id = $1 AND kind = $2', [user.id, kind])).rows[0]?.amount ?? 0);
+          const before = await amount();
+          const call = async (n: number) => Number((await query<{ total: string }>(`SELECT ${USAGE_FUNCTION}($1, $2, $3)::text AS total`, [user.id, kind, n])).rows[0]?.total);
+          const first = await call(3);
+          if (first !== before + 3) problems.push(`${USAGE_FUNCTION}(user, '${kind}', 3) returned ${first}, expected ${before + 3}`);
+          const second = await call(2);
+          if (second !== first + 2) problems.push(`a second call with 2 returned ${second}, expected ${first + 2}`);
+          const stored = await amount();
+          if (stored !== second) problems.push(`usage holds ${stored} for (user, '${kind}'), the function returned ${second}`);
+        } catch (e) {
+          problems.push(`calling ${USAGE_FUNCTION} failed: ${(e as Error).message}`);
+        } finally {
+          await query('ROLLBACK');
+        }
+      }),
+    );
+  }
+
+  if (any((t) => t.rls)) {
+    checks.push(
+      dbCheck(db, 'db_rls_policies', 'row-level security is enabled, with a policy, on every rls table', async (query, resolved, problems) => {
+        const list = present(db, resolved, problems, (t) => (t.rls ? [true] : []));
+        const policies = await query<{ oid: string; n: number }>(`SELECT polrelid::text AS oid, count(*)::int AS n FROM pg_policy WHERE polrelid = ANY($1::oid[]) GROUP BY 1`, [oidsOf(list)]);
+        for (const [name, , info] of list) {
+          if (!info.rls) problems.push(`${name}: row-level security is not enabled (expected ENABLE ROW LEVEL SECURITY)`);
+          else if (!policies.rows.some((p) => p.oid === info.oid && p.n > 0)) problems.push(`${name}: row-level security is enabled but the table has no policy`);
+        }
+      }),
+    );
+  }
+
+  if (any((t) => t.rls) || db.rls) {
+    checks.push(
+      dbCheck(db, 'db_rls_isolation', 'row-level security isolates two real users (as database.rls.role)', async (query, resolved, problems, ctx) => {
+        // Policies that exist prove nothing about what they let through: without a role to read
+        // as, isolation was not tested, and the check says so instead of passing.
+        if (!db.rls) return { skip: 'database.rls is not configured: set database.rls { role, table } (a non-owner role the policies bind, and a table signup fills) to prove isolation' };
+        const rls = db.rls;
+        const list = present(db, resolved, problems, (t) => (t.rls ? [true] : []));
+        const role = (await query<{ rolsuper: boolean; rolbypassrls: boolean }>('SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1', [rls.role])).rows[0];
+        if (!role) {
+          problems.push(`role ${rls.role} (database.rls.role) does not exist`);
+          return;
+        }
+        if (role.rolsuper || role.rolbypassrls) problems.push(`role ${rls.role} bypasses row-level security (${role.rolsuper ? 'superuser' : 'BYPASSRLS'}): it cannot prove isolation`);
+        await proveIsolation(ctx, query, db, resolved, list, problems);
+      }),
+    );
+  }
+  return checks;
+}
+
+/** The column naming a row's owner: `user_id`, or `id` on the users table itself. */
+async function ownerColumn(query: Query, info: TableInfo): Promise<string | undefined> {
+  const { rows } = await query<{ attname: string }>(`SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attname IN ('user_id', 'id') AND NOT attisdropped`, [info.oid]);
+  if (rows.some((r) => r.attname === 'user_id')) return 'user_id';
+  if (info.table === 'users' && rows.some((r) => r.attname === 'id')) return 'id';
+  return undefined;
+}
+
+/**
+ * Two users signed up through the target's API (deterministic: `rls-a`, `rls-b` of this run), a
+ * few rows each made through the API where it offers them (sample-app: a brand kit and a job;
+ * anything that answers otherwise is skipped), then for every rls table where both own rows:
+ * as `rls.role`, each sees all of their own rows and none of the other's; unset, neither's.
+ * Tables where the users own nothing are not exercised (`isolation_tables` lists those that
+ * were); `rls.table` must be one of them.
+ */
+async function proveIsolation(ctx: CheckContext, query: Query, db: DatabaseExpectation, resolved: Map<string, TableInfo>, list: [string, TableExpectation, TableInfo][], problems: string[]): Promise<void> {
+  const rls = db.rls!;
+  const http = new HttpClient(ctx);
+  const users: PerfUser[] = [await signupOrLogin(ctx, http, 'rls-a'), await signupOrLogin(ctx, http, 'rls-b')];
+  for (const u of users) {
+    await http.post('/brand-kits', { name: `perf rls ${u.label}` }, { token: u.accessToken, record: false }).catch(() => undefined);
+    await http.post('/jobs', { prompt: `perf rls ${u.label}` }, { token: u.accessToken, record: false }).catch(() => undefined);
+  }
+  const ids = users.map((u) => u.userId);
+  const names = new Map(users.map((u) => [u.userId, u.label]));
+  const tables = [...list];
+  const target = resolved.get(rls.table);
+  if (!target?.oid) {
+    problems.push(`database.rls.table ${rls.table} does not exist`);
+    return;
+  }
+  if (!tables.some(([n]) => n === rls.table)) tables.push([rls.table, {} as TableExpectation, target]);
+
+  const exercised: string[] = [];
+  for (const [name, , info] of tables) {
+    const owner = await ownerColumn(query, info);
+    if (!owner) {
+      if (name === rls.table) problems.push(`${name} (database.rls.table) has no user_id column to isolate on`);
+      continue;
+    }
+    const table = quoteIdent(info.schema!, info.table!);
+    const count = `SELECT ${quoteIdent(owner)}::text AS owner, count(*)::int AS n FROM ${table} WHERE ${quoteIdent(owner)}::text = ANY($1::text[]) GROUP BY 1`;
+    const counts = async () => new Map((await query<{ owner: string; n: number }>(count, [ids])).rows.map((r) => [r.owner, r.n]));
+    // One snapshot for every count (REPEATABLE READ): rows the app adds meanwhile cannot skew them.
+    let owned: Map<string, number>;
+    let anonymous: Map<string, number>;
+    const seenAs = new Map<string, Map<string, number>>();
+    await query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    try {
+      owned = await counts();
+      if (!ids.every((id) => (owned.get(id) ?? 0) > 0)) {
+        if (name === rls.table) {
+          problems.push(
+            `${name} (database.rls.table): the two test users own ${ids.map((id) => `${names.get(id)} ${owned.get(id) ?? 0}`).join(', ')} rows; perf needs rows of both (point rls.table at a table signup fills)`,
+          );
+        }
+        continue;
+      }
+      await query(`SET LOCAL ROLE ${quoteIdent(rls.role)}`);
+      anonymous = await counts();
+      for (const id of ids) {
+        await query('SELECT set_config($1, $2, true)', [rls.setting, id]);
+        seenAs.set(id, await counts());
+      }
+    } catch (e) {
+      problems.push(`${name}: reading as role ${rls.role} failed: ${(e as Error).message}`);
+      continue;
+    } finally {
+      await query('ROLLBACK');
+    }
+    exercised.push(name);
+    const total = [...anonymous.values()].reduce((a, b) => a + b, 0);
+    if (total > 0) problems.push(`${name}: as ${rls.role} with no ${rls.setting} set, ${total} of the test users' rows are visible (expected none)`);
+    for (const [me, other] of [
+      [ids[0]!, ids[1]!],
+      [ids[1]!, ids[0]!],
+    ] as const) {
+      const seen = seenAs.get(me)!;
+      const mine = seen.get(me) ?? 0;
+      const theirs = seen.get(other) ?? 0;
+      const as = `as ${rls.role} with ${rls.setting} = ${names.get(me)}`;
+      if (theirs > 0) problems.push(`${name}: ${as}, ${theirs} of ${names.get(other)}'s ${owned.get(other)} rows are visible (expected none)`);
+      if (mine !== owned.get(me)) problems.push(`${name}: ${as}, ${mine} of their own ${owned.get(me)} rows are visible (expected all)`);
+    }
+  }
+  ctx.measure('isolation_tables', exercised);
+}

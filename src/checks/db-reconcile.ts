@@ -1,0 +1,152 @@
+/**
+ * After load: what the load says it created must be in the database, exactly, and nothing
+ * may cross users. Inputs are the k6 counters the scenarios keep (`resources_created{kind}`,
+ * `resources_deleted{kind}`, summed over the load phase) and the load users, found by the
+ * email pattern of scenarios/lib/auth.ts: `perf-<runId>-vu<n>@load.test`.
+ *
+ *   reconcile_<kind>     rows of the load users in the kind's table = created − deleted
+ *                        (one missing row is a lost write; one extra is a duplicate); kinds in
+ *                        `reconcile.atLeast` may hold more (created after k6 stopped counting)
+ *   reconcile_orphans    every child row points at a parent row of the same user
+ *   reconcile_isolation  under RLS (database.rls), one load user sees none of another's rows
+ *
+ * A pass needs something reconciled: a kind the load neither created nor left rows of, child
+ * tables without a row of a load user, isolation without `database.rls` or without two load
+ * users owning rows, are `skipped` with the reason (CheckSkipped), never `passed`.
+ */
+import type { DatabaseExpectation } from '../config/config-schema.ts';
+import { quoteIdent, withClient } from './pg-util.ts';
+import { CheckFailure, CheckSkipped, type Check, type CheckContext } from './types.ts';
+
+export interface LoadCounters {
+  created: Record<string, number>;
+  deleted: Record<string, number>;
+}
+
+function loadUserPattern(runId: string): string {
+  // LIKE pattern; the run id holds only [0-9a-z-], no LIKE metacharacters.
+  return `perf-${runId.toLowerCase()}-vu%@load.test`;
+}
+
+function requireDb(ctx: CheckContext): string {
+  const url = ctx.target.databaseUrl;
+  if (!url) throw new CheckFailure('no database URL for the target (set target.databaseUrl or PERF_DATABASE_URL) — cannot reconcile');
+  return url;
+}
+
+export function dbReconcileChecks(db: DatabaseExpectation, counters: () => LoadCounters | undefined): Check[] {
+  const rc = db.reconcile;
+  if (!rc) return [];
+  const users = quoteIdent(rc.usersTable);
+  const userCol = quoteIdent(rc.userColumn);
+  const email = quoteIdent(rc.emailColumn);
+
+  const countersOrFail = (): LoadCounters => {
+    const c = counters();
+    if (!c) throw new CheckFailure('the load phase reported no resource counters (did it run?)');
+    return c;
+  };
+
+  const atLeastKinds = new Set(rc.atLeast);
+  const perKind: Check[] = Object.entries(rc.resources).map(([kind, table]) => ({
+    name: `reconcile_${kind}`,
+    description: `${table}: rows of the load users = ${kind}s created − deleted (k6 counters)`,
+    retries: 0,
+    run: async (ctx) => {
+      const c = countersOrFail();
+      const expected = (c.created[kind] ?? 0) - (c.deleted[kind] ?? 0);
+      await withClient(ctx, requireDb(ctx), async (query) => {
+        const { rows } = await query<{ n: string; users: string }>(
+          `SELECT count(*)::text AS n, count(DISTINCT u.id)::text AS users FROM ${quoteIdent(table)} r JOIN ${users} u ON u.id = r.${userCol} WHERE u.${email} LIKE $1`,
+          [loadUserPattern(ctx.runId)],
+        );
+        const found = Number(rows[0]!.n);
+        ctx.measure(`${kind}_expected`, expected);
+        ctx.measure(`${kind}_found`, found);
+        if (!c.created[kind] && found === 0) {
+          throw new CheckSkipped(`the load created no ${kind} (k6 counter resources_created{kind:${kind}} is 0 or absent) and ${table} holds no row of a load user: nothing to reconcile`);
+        }
+        // Kinds in `atLeast` may be created after k6 stopped counting (e.g. by a background job
+        // that completed after its last poll): more rows than counted are fine, fewer are lost writes.
+        const atLeast = atLeastKinds.has(kind);
+        if (atLeast ? found < expected : found !== expected) {
+          throw new CheckFailure(
+            `${table}: ${found} row(s) for the load users, expected ${atLeast ? 'at least ' : ''}${expected} (${c.created[kind] ?? 0} created − ${c.deleted[kind] ?? 0} deleted by the load)${found < expected ? ': writes were lost' : ': duplicates or writes the load did not see succeed'}`,
+          );
+        }
+      });
+    },
+  }));
+
+  const orphans: Check = {
+    name: 'reconcile_orphans',
+    description: 'every child row of the load users points at a parent row of the same user',
+    retries: 0,
+    run: async (ctx) => {
+      await withClient(ctx, requireDb(ctx), async (query) => {
+        const problems: string[] = [];
+        const checked: Record<string, number> = {};
+        for (const [child, links] of Object.entries(rc.parents)) {
+          for (const [column, parent] of Object.entries(links)) {
+            const { rows } = await query<{ n: string; bad: string }>(
+              `SELECT count(*)::text AS n, (count(*) FILTER (WHERE p.id IS NULL OR p.${userCol} <> c.${userCol}))::text AS bad
+                 FROM ${quoteIdent(child)} c JOIN ${users} u ON u.id = c.${userCol}
+                 LEFT JOIN ${quoteIdent(parent)} p ON p.id = c.${quoteIdent(column)}
+               WHERE u.${email} LIKE $1 AND c.${quoteIdent(column)} IS NOT NULL`,
+              [loadUserPattern(ctx.runId)],
+            );
+            checked[`${child}.${column}`] = Number(rows[0]!.n);
+            const bad = Number(rows[0]!.bad);
+            if (bad > 0) problems.push(`${bad} ${child} row(s) whose ${column} points at a missing ${parent} row or one of another user`);
+          }
+        }
+        ctx.measure('rows_checked', checked);
+        if (problems.length) throw new CheckFailure(problems.join('; '));
+        if (Object.values(checked).every((n) => n === 0)) {
+          throw new CheckSkipped(`no child row of a load user links to a parent (${Object.keys(checked).join(', ')}): no link to check`);
+        }
+      });
+    },
+  };
+
+  const isolation: Check = {
+    name: 'reconcile_isolation',
+    description: 'under row-level security, one load user sees none of another load user’s rows',
+    retries: 0,
+    run: async (ctx) => {
+      const rls = db.rls;
+      if (!rls) throw new CheckSkipped('database.rls is not configured: set database.rls { role, table } to prove that one load user sees none of another’s rows');
+      await withClient(ctx, requireDb(ctx), async (query) => {
+        const { rows: loadUsers } = await query<{ id: string }>(`SELECT id::text FROM ${users} WHERE ${email} LIKE $1 ORDER BY ${email} LIMIT 2`, [loadUserPattern(ctx.runId)]);
+        // Too few load users, or none owning rows, is nothing to test (a lost write fails reconcile_<kind>).
+        if (loadUsers.length < 2) throw new CheckSkipped(`found ${loadUsers.length} load user(s) of this run; isolation needs two (run the load with --users 2 or more)`);
+        const [a, b] = [loadUsers[0]!.id, loadUsers[1]!.id];
+        // Test every resource table with RLS on where user B owns rows: as A, none may show.
+        let tested = 0;
+        const leaks: string[] = [];
+        for (const table of new Set(Object.values(rc.resources))) {
+          const { rows: info } = await query<{ rls: boolean; owned: string }>(
+            `SELECT c.relrowsecurity AS rls, (SELECT count(*) FROM ${quoteIdent(table)} WHERE ${userCol}::text = $2)::text AS owned
+               FROM pg_class c WHERE c.oid = to_regclass($1)`,
+            [table, b],
+          );
+          if (!info[0]?.rls || Number(info[0].owned) === 0) continue;
+          tested++;
+          await query('BEGIN');
+          try {
+            await query(`SET LOCAL ROLE ${quoteIdent(rls.role)}`);
+            await query('SELECT set_config($1, $2, true)', [rls.setting, a]);
+            const { rows } = await query<{ n: string }>(`SELECT count(*)::text AS n FROM ${quoteIdent(table)} WHERE ${userCol}::text = $1`, [b]);
+            if (Number(rows[0]!.n) > 0) leaks.push(`${table}: ${rows[0]!.n} of ${info[0].owned} rows of load user B visible to load user A`);
+          } finally {
+            await query('ROLLBACK');
+          }
+        }
+        if (leaks.length) throw new CheckFailure(`as ${rls.role} with ${rls.setting} = load user A: ${leaks.join('; ')}`);
+        if (tested === 0) throw new CheckSkipped('no resource table with row-level security holds rows of a load user: isolation could not be tested');
+      });
+    },
+  };
+
+  return [...perKind, ...(Object.keys(rc.parents).length ? [orphans] : []), isolation];
+}

@@ -1,0 +1,170 @@
+/**
+ * GitHub Actions job summary: when `GITHUB_STEP_SUMMARY` is set (Actions sets it to a
+ * file per step), append Markdown — a status headline, the phase table, failed checks with
+ * their evidence, the gate table (gates, k6 thresholds and k6 checks), and the console.warn/
+ * error lines of k6 scenarios that did not pass. A no-op anywhere else.
+ *
+ * Every piece of verdict text is redacted, then escaped for where it lands: table cells
+ * (pipes, newlines, Markdown/HTML punctuation) or fenced code blocks (a fence longer than
+ * any backtick run inside), so a response body cannot inject Markdown or HTML.
+ */
+import { appendFileSync } from 'node:fs';
+import type { Redactor } from '../redact/redact.ts';
+import type { Verdict } from '../run/verdict.ts';
+import type { Reporter } from './reporter.ts';
+import {
+  countChecks,
+  countsText,
+  evidenceLine,
+  failedChecks,
+  flakyChecks,
+  formatMs,
+  gateStatusWord,
+  phaseNote,
+  responseExcerpt,
+  round,
+  stripAnsi,
+} from './summarize.ts';
+import { redactVerdict } from './redact-verdict.ts';
+import { checkName, consoleLineText, thresholdPassed } from './k6-text.ts';
+
+export interface GithubReporterOptions {
+  redactor: Redactor;
+  env: Record<string, string | undefined>;
+}
+
+const ICON: Record<string, string> = {
+  passed: '✅',
+  failed: '❌',
+  timedout: '⏱️',
+  interrupted: '⚠️',
+  invalid: '❌',
+  flaky: '🟡',
+  skipped: '⏭️',
+  'not-run': '⏭️',
+  'insufficient-data': '❔',
+};
+
+export function githubReporter(opts: GithubReporterOptions): Reporter {
+  return {
+    name: 'github',
+    onRunEnd(verdict: Verdict) {
+      const file = opts.env.GITHUB_STEP_SUMMARY;
+      if (!file) return;
+      appendFileSync(file, renderGithubSummary(verdict, opts.redactor));
+    },
+  };
+}
+
+export function renderGithubSummary(verdict: Verdict, redactor: Redactor): string {
+  const v = redactVerdict(verdict, redactor);
+  // Pieces are redacted again as text: the evidence lines are composed from several fields.
+  const cell = (s: string) => mdCell(redactor.redactString(s));
+  const out: string[] = [];
+
+  const checks = countChecks(v);
+  out.push(`## ${ICON[v.status] ?? '❔'} perf: ${v.status.toUpperCase()}`, '');
+  const facts = [`run \`${mdCode(v.runId)}\``, formatMs(v.durationMs)];
+  if (v.manifest.users !== undefined) facts.push(`${v.manifest.users} users`);
+  if (v.manifest.gitSha) facts.push(`commit \`${mdCode(v.manifest.gitSha.slice(0, 12))}\``);
+  if (checks.total) facts.push(`checks: ${countsText(checks)}`);
+  out.push(facts.join(' · '), '');
+  if (v.reasons.length) {
+    for (const r of v.reasons) out.push(`- ${cell(r)}`);
+    out.push('');
+  }
+
+  out.push('| Phase | Status | Checks | Duration | Note |', '| --- | --- | --- | --- | --- |');
+  for (const p of v.phases) {
+    const c = countChecks({ phases: [p] });
+    out.push(`| ${cell(p.name)} | ${ICON[p.status] ?? ''} ${p.status} | ${c.total ? countsText(c) : '—'} | ${formatMs(p.durationMs)} | ${cell(phaseNote(p) ?? '')} |`);
+  }
+  out.push('');
+
+  const failed = failedChecks(v);
+  if (failed.length) {
+    out.push('### Failed checks', '');
+    for (const { phase, check } of failed) {
+      out.push(`**${cell(phase)} / ${cell(check.name)}** — ${check.status}, ${formatMs(check.durationMs)}${check.attempts > 1 ? `, ${check.attempts} attempts` : ''}`, '');
+      const block: string[] = [];
+      if (check.error) block.push(check.error);
+      if (check.correlationIds.length) block.push(`correlation ids: ${check.correlationIds.join(', ')}`);
+      for (const e of check.evidence.slice(-10)) {
+        block.push(evidenceLine(e));
+        const body = responseExcerpt(e, 300);
+        if (body) block.push(`  response: ${body}`);
+      }
+      // A bug in the check itself: the top of its stack says where.
+      if (check.details) block.push(...check.details.split('\n').slice(0, 6));
+      out.push(fenced(redactor.redactString(block.join('\n'))), '');
+    }
+  }
+
+  const flaky = flakyChecks(v);
+  if (flaky.length) {
+    out.push('### Flaky checks', '');
+    for (const { phase, check } of flaky) {
+      out.push(`- ${cell(phase)} / ${cell(check.name)}: passed on attempt ${check.attempts}${check.error ? ` — earlier: ${cell(check.error)}` : ''}`);
+    }
+    out.push('');
+  }
+
+  const k6Runs = v.phases.flatMap((p) => p.k6 ?? []);
+  const thresholds = k6Runs.flatMap((k) => k.thresholds.map((t) => ({ scenario: k.scenario, t })));
+  const k6Checks = k6Runs.flatMap((k) => (k.checks ?? []).map((c) => ({ scenario: k.scenario, c })));
+  if (v.gates?.length || thresholds.length || k6Checks.length) {
+    out.push('### Gates', '', '| Gate | Expression | Observed | Samples | Status |', '| --- | --- | --- | --- | --- |');
+    for (const g of v.gates ?? []) {
+      const obs = g.observed !== undefined ? `${round(g.observed)}${g.unit ? ` ${g.unit}` : ''}` : '—';
+      out.push(`| ${cell(g.metric)} | ${cell(g.expression)} | ${cell(obs)} | ${g.samples} | ${ICON[g.status] ?? ''} ${gateStatusWord(g)} |`);
+    }
+    for (const { scenario, t } of thresholds) {
+      const obs = t.observed !== undefined ? round(t.observed) : '—';
+      const status = thresholdPassed(t) ? `${ICON.passed} passed` : t.noData ? `${ICON.failed} no data` : `${ICON.failed} failed`;
+      out.push(`| ${cell(`${t.metric} (k6${t.source ? ` ${t.source}` : ''}, ${scenario})`)} | ${cell(t.expression)} | ${t.noData ? '—' : obs} | ${t.samples ?? '—'} | ${status} |`);
+    }
+    // Every k6 check: passes of evaluations, and what decided it.
+    for (const { scenario, c } of k6Checks) {
+      const icon = c.status === 'failed' ? ICON.failed : c.status === 'tolerated' ? ICON.flaky : ICON.passed;
+      out.push(`| ${cell(`check ${checkName(c)} (k6, ${scenario})`)} | ${cell(c.decidedBy)} | ${c.passes} passed, ${c.fails} failed | ${c.passes + c.fails} | ${icon} ${c.status} |`);
+    }
+    out.push('');
+  }
+
+  // Scenarios that did not pass: what their scripts logged, and where k6's own record is.
+  const failing = k6Runs.filter((k) => k.evidence);
+  if (failing.length) {
+    out.push('### k6 output of failing scenarios', '');
+    for (const k of failing) {
+      const ev = k.evidence!;
+      out.push(`**${cell(k.scenario)}** — k6 stdout \`${mdCode(ev.stdout)}\`, log \`${mdCode(ev.log)}\` (in the run folder)`, '');
+      const lines = [...ev.console.map((l) => consoleLineText(l, 500)), ...(ev.consoleOmitted ? [`(${ev.consoleOmitted} more console lines in the log)`] : [])];
+      if (lines.length) out.push(fenced(redactor.redactString(lines.join('\n'))), '');
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Text safe inside a table cell: one line, pipes and Markdown/HTML punctuation escaped. */
+export function mdCell(s: string): string {
+  return stripAnsi(s)
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\x00-\x08\x0e-\x1f\x7f]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[\\`*_{}[\]<>|#!~]/g, (ch) => `\\${ch}`);
+}
+
+/** Inside an inline code span: backticks cannot be escaped there, so they are dropped. */
+function mdCode(s: string): string {
+  return stripAnsi(s).replace(/[`\n\r]/g, '');
+}
+
+/** A fenced block whose fence is longer than any backtick run in the content. */
+function fenced(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  const text = stripAnsi(s).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}text\n${text}\n${fence}`;
+}

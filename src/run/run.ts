@@ -1,0 +1,209 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { bundleScenarios, listScenarios, type BundledScenario } from '../../bundler/bundle.ts';
+import { BROWSER_PHASES, requireChromium } from '../clients/browser.ts';
+import type { ResolvedTarget } from '../checks/types.ts';
+import type { PhaseName, ResolvedConfig } from '../config/config-schema.ts';
+import { isUserError, UserError } from '../errors.ts';
+import type { RunStatus } from './exit-codes.ts';
+import { parseDurationMs } from '../cli/flags.ts';
+import type { K6Binary } from '../k6/k6.ts';
+import { buildManifest } from './manifest.ts';
+import { buildDir, runsDir } from '../paths.ts';
+import { dbReconcileChecks, type LoadCounters } from '../checks/db-reconcile.ts';
+import { checkPhase, DEFAULT_POLICIES, type CheckFactory } from './phases.ts';
+import { PROFILES } from '../../scenarios/lib/profiles.ts';
+import { loadPhase } from '../load/load-phase.ts';
+import { runPipeline, type Fixture, type PhaseDef } from './pipeline.ts';
+import { Redactor } from '../redact/redact.ts';
+import type { Reporter } from '../reporters/reporter.ts';
+import { newRunId, writeVerdict, type PhaseResult, type Verdict } from './verdict.ts';
+
+export interface TargetStarter {
+  (config: ResolvedConfig, signal: AbortSignal): Promise<{ target: ResolvedTarget; pid?: number; stop: () => Promise<void> }>;
+}
+
+export interface RunOptions {
+  projectDir: string;
+  config: ResolvedConfig;
+  configHash: string;
+  phases: PhaseName[];
+  /** Check phases available in this build, by name. */
+  checkFactories: Partial<Record<PhaseName, CheckFactory>>;
+  /** `--scenario`: overrides `config.load.scenarios`. */
+  scenarios?: string[];
+  /** Resolves k6 (building it if allowed); only called when the load phase is selected. */
+  getK6: () => Promise<K6Binary>;
+  /** Starts the bundled sample-app when `config.target` is `'sample-app'`. */
+  startSampleApp: TargetStarter;
+  makeReporter: (redactor: Redactor) => Reporter;
+  signal: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function redactorFor(config: ResolvedConfig, env: NodeJS.ProcessEnv): Redactor {
+  const r = new Redactor();
+  r.addEnvSecrets(env);
+  r.addSecret(env[config.webhook.urlEnv]);
+  // Passwords of the service URLs the config names (they show up alone in driver errors).
+  // Not the bundled app's own embedded database: its fixed password is the word `sample-app`.
+  for (const url of [config.sampleApp.databaseUrl, config.sampleApp.redisUrl, config.influx.url]) r.addUrlCredentials(url);
+  if (typeof config.target === 'object') for (const url of Object.values(config.target)) if (typeof url === 'string') r.addUrlCredentials(url);
+  return r;
+}
+
+/**
+ * One run: pre-flight (find Chromium, bundle scenarios, find k6), the pipeline of phases against the
+ * target, then `verdict.json` and the reporters. The verdict is written whatever happens:
+ * a pre-flight `UserError` (type error, missing k6) still leaves a verdict saying so, and
+ * is rethrown so the CLI exits 2.
+ */
+export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; runDir: string }> {
+  const env = opts.env ?? process.env;
+  const runId = newRunId();
+  const runDir = path.join(runsDir(opts.projectDir), runId);
+  mkdirSync(runDir, { recursive: true });
+  const startedAt = new Date();
+  const redactor = redactorFor(opts.config, env);
+  // InfluxDB (issue 6), when configured: connected before the first hook; if it does not answer,
+  // the session says so and the run goes on with local results only.
+  const influx = opts.config.influx.url
+    ? await (await import('../influx/influx.ts')).startInfluxForRun({ url: opts.config.influx.url, runId, redactor, env })
+    : undefined;
+  const reporter = influx
+    ? (await import('../reporters/index.ts')).withConfiguredReporters(opts.makeReporter(redactor), [influx.reporter], { redactor })
+    : opts.makeReporter(redactor);
+  let k6: K6Binary | undefined;
+  let target: ResolvedTarget | undefined;
+  let targetPid: number | undefined;
+  let phases: PhaseResult[] = [];
+  let reasons: string[] = [];
+  let status: RunStatus = 'failed';
+  let error: Verdict['error'];
+  let pending: unknown;
+
+  await reporter.onRunBegin?.({ runId, runDir, phases: opts.phases });
+  try {
+    // Pre-flight: a selected front-end phase needs Chromium. Checked first, before bundling,
+    // k6 (which may build for minutes) or the target: a missing browser is a usage error (exit 2)
+    // and no phase runs.
+    if (opts.phases.some((p) => BROWSER_PHASES.includes(p))) requireChromium(env);
+    const defs: PhaseDef[] = [];
+    let bundles: BundledScenario[] = [];
+    let loadCounters: LoadCounters | undefined;
+    if (opts.phases.includes('load')) {
+      const scenariosDir = path.resolve(opts.projectDir, opts.config.load.scenariosDir);
+      const names = opts.scenarios?.length ? opts.scenarios : opts.config.load.scenarios.length ? opts.config.load.scenarios : listScenarios(scenariosDir);
+      bundles = await bundleScenarios({ scenariosDir, outDir: buildDir(opts.projectDir), names, cwd: opts.projectDir });
+      k6 = await opts.getK6();
+    }
+    for (const name of opts.phases) {
+      if (name === 'load') {
+        const duration = opts.config.load.duration;
+        const durationMs = duration ? parseDurationMs(duration) : undefined;
+        const policy = opts.config.phases.load;
+        defs.push(
+          loadPhase({
+            bundles,
+            k6: k6!,
+            projectDir: opts.projectDir,
+            users: opts.config.users,
+            duration,
+            durationMs,
+            timeoutMs: policy?.timeout ? parseDurationMs(policy.timeout) : DEFAULT_POLICIES.load.timeoutMs,
+            gates: opts.config.gates,
+            onCounters: (c) => {
+              loadCounters = c;
+            },
+            profile: opts.config.load.profile,
+            // The profile's ramp-up (the scenarios' own definition) is excluded from steady-state windows.
+            rampUpSeconds: parseDurationMs(PROFILES[opts.config.load.profile].rampUp) / 1000,
+            targetPid: () => targetPid,
+            outputs: influx?.session.k6Output,
+            checks: opts.config.load.checks,
+            redactor,
+          }),
+        );
+        // After load, database integrity runs again and reconciles what the load created.
+        if (opts.phases.includes('db-integrity') && opts.checkFactories['db-integrity'] && opts.config.database.reconcile) {
+          const again = checkPhase('db-integrity', opts.config, [
+            ...opts.checkFactories['db-integrity'](opts.config),
+            ...dbReconcileChecks(opts.config.database, () => loadCounters),
+          ]);
+          defs.push({ ...again, name: 'db-integrity-after-load', description: 'integrity again, and what the load created reconciled with the database' });
+        }
+        continue;
+      }
+      const factory = opts.checkFactories[name];
+      if (!factory) throw new UserError(`phase "${name}" is not available in this version of perf`, `Run without it: --skip ${name}`);
+      defs.push(checkPhase(name, opts.config, factory(opts.config)));
+    }
+
+    const targetFixture: Fixture = {
+      name: opts.config.target === 'sample-app' ? 'sample-app' : 'target',
+      setup: async (signal) => {
+        if (opts.config.target === 'sample-app') {
+          const started = await opts.startSampleApp(opts.config, signal);
+          target = started.target;
+          targetPid = started.pid;
+          return { teardown: started.stop };
+        }
+        target = { ...opts.config.target, kind: 'external' };
+        return {};
+      },
+    };
+    const result = await runPipeline({
+      runId,
+      runDir,
+      seed: opts.config.seed,
+      phases: defs,
+      fixtures: [targetFixture],
+      target: () => target ?? { baseUrl: 'http://127.0.0.1:0', kind: 'external' },
+      reporter,
+      redactor,
+      signal: opts.signal,
+      deadlineMs: parseDurationMs(opts.config.deadline),
+    });
+    phases = result.phases;
+    reasons = result.reasons;
+    status = result.status;
+  } catch (e) {
+    status = opts.signal.aborted ? 'interrupted' : 'failed';
+    error = { kind: isUserError(e) ? 'user' : 'internal', message: e instanceof Error ? e.message : String(e) };
+    reasons.push(error.message.split('\n').slice(0, 4).join('\n'));
+    pending = e;
+  }
+
+  const finishedAt = new Date();
+  const gates = phases.flatMap((p) => p.gates ?? []);
+  // Before the verdict: it records what reached InfluxDB (gate summaries are written here).
+  const influxOutcome = influx
+    ? await influx.session.finish({ phases, gates, gateSpecs: opts.config.gates, status, startedAt, finishedAt, runDir })
+    : undefined;
+  const verdict: Verdict = redactor.redactDeep({
+    schema: 'perf.verdict/v1',
+    runId,
+    status,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    manifest: buildManifest({
+      ...(k6 ? { k6Version: k6.version, k6Path: k6.path } : {}),
+      configHash: opts.configHash,
+      users: opts.config.users,
+      seed: opts.config.seed,
+    }),
+    ...(target
+      ? { target: { kind: target.kind, baseUrl: target.baseUrl, ...(target.wsUrl ? { wsUrl: target.wsUrl } : {}), ...(target.frontendUrl ? { frontendUrl: target.frontendUrl } : {}), ...(targetPid ? { pid: targetPid } : {}), ...(target.kind === 'sample-app' && Object.keys(opts.config.sampleApp.faults).length ? { faults: opts.config.sampleApp.faults } : {}) } }
+      : {}),
+    phases,
+    gates,
+    reasons,
+    ...(error ? { error } : {}),
+    ...(influxOutcome ? { influx: influxOutcome } : {}),
+  } satisfies Verdict);
+  writeVerdict(runDir, verdict);
+  await reporter.onRunEnd?.(verdict, runDir);
+  if (pending) throw pending;
+  return { verdict, runDir };
+}
