@@ -9,7 +9,7 @@ import type { MetricStore } from './metric-store.ts';
  * `screenSecretTags` replaces each such value in the store's series by its redacted form (so
  * the analysis file, the verdict and the gates only ever see that) and returns one finding per
  * metric × tag × redacted value, with the exact secret strings found, which the caller scrubs
- * from the raw sample file (coordinator/redact-file.ts).
+ * from the raw sample file (src/redact/redact-file.ts).
  */
 export interface SecretTag {
   metric: string;
