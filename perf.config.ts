@@ -13,9 +13,29 @@ export default defineConfig({
   users: 15,
   seed: 1,
 
+  // Test users (docs/auth.md): sample-app signs up with an e-mail and answers a bearer token;
+  // a rerun meets an existing account (409) and logs in. sample-app has no way to delete an
+  // account, so no `cleanup`: the verdict's testData lists the users a run left behind.
+  auth: {
+    signup: { method: 'POST', path: '/auth/signup', body: { email: '{{email}}', password: '{{password}}', name: '{{name}}' }, expect: [201] },
+    existsStatus: [409],
+    login: { method: 'POST', path: '/auth/login', body: { email: '{{email}}', password: '{{password}}' }, expect: [200] },
+    credential: { type: 'bearer', tokenPath: 'accessToken' },
+    userIdPath: 'user.id',
+    refreshTokenPath: 'refreshToken',
+  },
+
   health: {
+    // sample-app's own status body (sample-app/health.ts): 200 {status, version, timestamp, dependencies}.
     path: '/health',
-    dependencies: ['database', 'redis'],
+    status: 200,
+    expect: [
+      { path: 'status', equals: 'ok' },
+      { path: 'version', nonEmpty: true },
+      { path: 'timestamp', freshWithin: '5m' },
+      { path: 'dependencies.database.status', equals: 'ok', description: 'database up' },
+      { path: 'dependencies.redis.status', equals: 'ok', description: 'redis up' },
+    ],
   },
 
   smoke: {
@@ -49,7 +69,11 @@ export default defineConfig({
     ],
   },
 
-  flows: { only: [] },
+  // Backend flows: sample-app's own journeys, ordinary user files (flow() from perf-harness).
+  flows: { dir: 'sample-app/perf/flows' },
+
+  // Browser flows: sample-app's own browser journeys (browserFlow() files), the frontend-flows phase.
+  browserFlows: { dir: 'sample-app/perf/frontend' },
 
   // Front end: the pages frontend-smoke loads in Chromium (sample-app/README.md, "Web pages").
   // Dashboard pages are loaded signed in (a test user's API token in the page cookie) and, signed
@@ -57,7 +81,9 @@ export default defineConfig({
   // a shared 2-core runner, catches a page that got slow, not a few milliseconds of drift.
   frontend: {
     loginPath: '/login',
-    tokenCookie: 'sample_app_token',
+    // How perf signs a test user in to the pages without the form (dashboard pages, the browser
+    // flows' signIn()): the pages read the user's access token from this cookie.
+    signIn: { via: 'cookie', name: 'sample_app_token' },
     pages: [
       { name: 'landing', path: '/', kind: 'public', testIds: ['nav', 'nav-login', 'nav-signup', 'hero-title', 'cta'] },
       { name: 'login', path: '/login', kind: 'auth', testIds: ['login-form', 'login-email', 'login-password', 'login-submit'] },
@@ -154,7 +180,16 @@ export default defineConfig({
       },
     },
     functions: ['increment_user_usage', 'set_updated_at', 'enforce_brand_kit_limit', 'app_current_user_id'],
-    rls: { role: 'sample_app_rls', setting: 'app.user_id', table: 'brand_kits' },
+    // Two test users each create a brand kit and a job; as sample_app_rls each must see only its own.
+    rls: {
+      role: 'sample_app_rls',
+      setting: 'app.user_id',
+      table: 'brand_kits',
+      create: [
+        { method: 'POST', path: '/brand-kits', body: { name: 'perf rls {{label}}' }, expect: [201] },
+        { method: 'POST', path: '/jobs', body: { prompt: 'perf rls {{label}}' }, expect: [202] },
+      ],
+    },
     // After load: what the load created (k6 counters resources_created{kind}) is reconciled
     // with these tables, and every child row must point at its parent of the same user.
     reconcile: {
@@ -163,6 +198,27 @@ export default defineConfig({
       atLeast: ['asset'],
       parents: { assets: { job_id: 'jobs' }, jobs: { brand_kit_id: 'brand_kits' } },
     },
+  },
+
+  // The agent WebSocket (sample-app/ws-agent.ts), checked by the flows' `agent` fixture and by
+  // the ws-events k6 scenario (runAgent): after the `session` greeting, `run` starts a run whose
+  // events, each naming its user and session, must come in this order with these counts.
+  agent: {
+    path: '/ws',
+    token: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
+    greeting: { event: 'session', sessionPath: 'sessionId' },
+    start: { type: 'run', prompt: 'Draft a product teaser' },
+    eventPath: 'type',
+    ownerPath: 'userId',
+    sessionPath: 'sessionId',
+    sequence: [
+      { event: 'agent_started', count: 1 },
+      { event: 'agent_thinking', min: 2 },
+      { event: 'tool_executing', min: 1 },
+      { event: 'tool_completed', min: 1 },
+      { event: 'agent_completed', count: 1 },
+    ],
+    errorEvents: ['error'],
   },
 
   // Load: the TypeScript k6 scenarios in scenarios/, with the default profile (~1 minute).

@@ -4,7 +4,7 @@
  * The throughput scenario runs at a fixed arrival rate the machine can serve, under bare
  * `k6 run` and with one addition at a time; variants interleave, round after round, so drift
  * hits all alike. Printed: median CPU ms per 1,000 requests and the ratio to bare k6.
- * Every variant runs the k6 perf uses, a stock k6 (coordinator/k6.ts): k6's own outputs only.
+ * Every variant runs the k6 perf uses, a stock k6 (src/k6/k6.ts): k6's own outputs only.
  *
  *   node --import tsx bench/k6-output-cost.ts        (BENCH_RATE, BENCH_ROUNDS, BENCH_VARIANTS)
  */
@@ -37,7 +37,7 @@ const variants: Record<string, (dir: string) => { args: string[]; env?: Record<s
   'csv.gz + run tags': (d) => ({ args: [`--out=csv=${d}/s.csv.gz`, '--tag=run_id=x', '--tag=phase=load', '--tag=perf_scenario=throughput'], env: TAGS }),
   // Everything perf's k6-run.ts passes (but the live polling of the REST API), with the raw
   // samples (k6's CSV output) as k6 writes them for a short run (plain, compressed by perf
-  // afterwards) and for a run over 10 minutes (gzip in k6); coordinator/k6-raw.ts decides.
+  // afterwards) and for a run over 10 minutes (gzip in k6); src/k6/k6-raw.ts decides.
   'perf argv + csv (plain)': (d) => ({ args: [...PERF_ARGS, `--out=csv=${d}/s.csv`], env: TAGS }),
   'perf argv + csv (gzip)': (d) => ({ args: [...PERF_ARGS, `--out=csv=${d}/s.csv.gz`], env: TAGS }),
   // What `--influx` adds on top (the InfluxDB output itself aside).

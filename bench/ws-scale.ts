@@ -70,7 +70,7 @@ try {
       const session = gate('ws_session_established');
       const ttfe = gate('ws_time_to_first_event');
       const k6 = v.phases[0].k6?.[0]?.resources?.k6;
-      // The whole machine while k6 ran (coordinator/host-cpu.ts): other work on it shows here.
+      // The whole machine while k6 ran (src/k6/host-cpu.ts): other work on it shows here.
       const hostBusyPct = v.phases[0].k6?.[0]?.resources?.host?.busyPct ?? '?';
       const ok = v.status === 'passed';
       if (v.status in tally) tally[v.status as keyof typeof tally]++;

@@ -135,6 +135,18 @@ const k6Shims: Plugin = {
   },
 };
 
+/**
+ * `perf-harness/k6`, perf's k6-side helpers (scenarios/lib/index.ts), for a scenario anywhere:
+ * a project outside perf's checkout has no `perf-harness` package to resolve it from.
+ */
+export const PERF_K6_MODULE = path.join(HARNESS_ROOT, 'scenarios', 'lib', 'index.ts');
+const perfHarnessK6: Plugin = {
+  name: 'perf-harness-k6',
+  setup(b) {
+    b.onResolve({ filter: /^perf-harness\/k6$/ }, () => ({ path: PERF_K6_MODULE }));
+  },
+};
+
 /** Externals: k6's own modules and remote imports are resolved by k6 at run time. */
 const k6Externals: Plugin = {
   name: 'k6-externals',
@@ -222,7 +234,7 @@ async function buildOne(
     sourcesContent: true,
     metafile: true,
     logLevel: 'silent',
-    plugins: [k6Shims, k6Externals],
+    plugins: [perfHarnessK6, k6Shims, k6Externals],
   }).catch((e: { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }) => {
     if (!e.errors) throw e;
     const lines = e.errors.map((err) =>

@@ -62,6 +62,8 @@ export async function typecheckScenarios(files: string[], workDir: string, cwd: 
           skipLibCheck: true,
           types: ['k6'],
           typeRoots: [path.join(HARNESS_ROOT, 'node_modules', '@types')],
+          // `perf-harness/k6`, as the bundler resolves it (bundler/bundle.ts).
+          paths: { 'perf-harness/k6': [path.join(HARNESS_ROOT, 'scenarios', 'lib', 'index.ts')] },
         },
         files: files.map((f) => path.resolve(f)),
       },

@@ -19,7 +19,7 @@
 // ends it too (SIGQUIT from an 'exit' handler). A host process killed outright (SIGKILL, or an
 // unhandled SIGTERM in a process that embeds the app) cannot run any handler, and PostgreSQL does
 // not notice its parent's death: that server is orphaned. Run as perf's target
-// (coordinator/target.ts) the app leads its own process group, which target.ts kills as a whole.
+// (src/target/target.ts) the app leads its own process group, which target.ts kills as a whole.
 // A later start removes the data folders of dead instances, but never touches a folder whose
 // server still runs.
 import { execFile, type ChildProcess } from 'node:child_process';

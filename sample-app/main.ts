@@ -1,7 +1,7 @@
 // Standalone entry of the sample app (bundled to dist/sample-app.js; in development:
 // `node --import tsx sample-app/main.ts`).
 //
-// Contract with whoever spawns it (coordinator/target.ts):
+// Contract with whoever spawns it (src/target/target.ts):
 // - stdout carries exactly one line, once ready:
 //   {"event":"ready","baseUrl","wsUrl","adminUrl","frontendUrl","databaseUrl","redisUrl","storage","pid","readyMs"}
 //   (readyMs counts from process start). Nothing else is ever written to stdout; logs go to

@@ -58,18 +58,18 @@ export function journey(): void {
   const onBeat = waitForBeat();
 
   // Brand kit: create → list (all mine) → read → update.
-  let res = api('POST', '/brand-kits', { name: 'brand_kits_create', token: me.accessToken, body: { name: `Kit ${Date.now()}`, colors: ['#112233', '#aabbcc'], fonts: ['Inter'] } });
+  let res = api('POST', '/brand-kits', { name: 'brand_kits_create', as: me, body: { name: `Kit ${Date.now()}`, colors: ['#112233', '#aabbcc'], fonts: ['Inter'] } });
   if (res.status === 401) {
     me = currentSession(true);
     if (!me) return;
-    res = api('POST', '/brand-kits', { name: 'brand_kits_create', token: me.accessToken, body: { name: `Kit ${Date.now()}`, colors: ['#112233'] } });
+    res = api('POST', '/brand-kits', { name: 'brand_kits_create', as: me, body: { name: `Kit ${Date.now()}`, colors: ['#112233'] } });
   }
   if (!expectStatus(res, 201, 'create brand kit')) return;
   const kit = json<Kit>(res)!;
   resourcesCreated.add(1, { kind: 'kit' });
   dataIsolation.add(kit.userId === me.userId ? 1 : 0);
 
-  res = api('GET', '/brand-kits', { name: 'brand_kits_list', token: me.accessToken });
+  res = api('GET', '/brand-kits', { name: 'brand_kits_list', as: me });
   if (expectStatus(res, 200, 'list brand kits')) {
     const kits = json<Kit[] | { items: Kit[] }>(res);
     const list = Array.isArray(kits) ? kits : (kits?.items ?? []);
@@ -77,14 +77,14 @@ export function journey(): void {
     expectThat(list.some((k) => k.id === kit.id), 'list holds the new kit');
   }
 
-  res = api('GET', `/brand-kits/${kit.id}`, { name: 'brand_kits_get', token: me.accessToken });
+  res = api('GET', `/brand-kits/${kit.id}`, { name: 'brand_kits_get', as: me });
   if (expectStatus(res, 200, 'get brand kit')) ownedByMe([json<Kit>(res)!], me);
 
-  res = api('PATCH', `/brand-kits/${kit.id}`, { name: 'brand_kits_update', token: me.accessToken, body: { colors: ['#445566'] } });
+  res = api('PATCH', `/brand-kits/${kit.id}`, { name: 'brand_kits_update', as: me, body: { colors: ['#445566'] } });
   expectStatus(res, 200, 'update brand kit');
 
   // Job: create → poll until completed (status never goes backwards) → its asset.
-  res = api('POST', '/jobs', { name: 'jobs_create', token: me.accessToken, body: { prompt: 'Autumn launch banner', brandKitId: kit.id } });
+  res = api('POST', '/jobs', { name: 'jobs_create', as: me, body: { prompt: 'Autumn launch banner', brandKitId: kit.id } });
   if (expectStatus(res, 202, 'create job')) {
     let job = json<Job>(res)!;
     resourcesCreated.add(1, { kind: 'job' });
@@ -92,7 +92,7 @@ export function journey(): void {
     let monotonic = true;
     for (let i = 0; i < 40 && job.status !== 'completed' && job.status !== 'failed'; i++) {
       sleep(0.1);
-      res = api('GET', `/jobs/${job.id}`, { name: 'jobs_get', token: me.accessToken });
+      res = api('GET', `/jobs/${job.id}`, { name: 'jobs_get', as: me });
       if (res.status !== 200) break;
       job = json<Job>(res)!;
       ownedByMe([job], me);
@@ -102,7 +102,7 @@ export function journey(): void {
     const done = job.status === 'completed' && monotonic;
     jobCompleted.add(done ? 1 : 0);
     for (const assetId of done ? (job.assetIds ?? []) : []) {
-      res = api('GET', `/assets/${assetId}`, { name: 'assets_get', token: me.accessToken });
+      res = api('GET', `/assets/${assetId}`, { name: 'assets_get', as: me });
       if (expectStatus(res, 200, 'get asset')) {
         const asset = json<Asset>(res)!;
         ownedByMe([asset], me);
@@ -112,7 +112,7 @@ export function journey(): void {
   }
 
   // Keep under the 10-kits-per-user limit: the journey cleans up its kit.
-  res = api('DELETE', `/brand-kits/${kit.id}`, { name: 'brand_kits_delete', token: me.accessToken });
+  res = api('DELETE', `/brand-kits/${kit.id}`, { name: 'brand_kits_delete', as: me });
   if (expectStatus(res, 204, 'delete brand kit')) resourcesDeleted.add(1, { kind: 'kit' });
   // Think time: the wait for the next beat (at the top), or without a beat a pause, as a person would.
   if (!onBeat) sleep(0.2);

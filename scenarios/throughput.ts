@@ -38,5 +38,5 @@ export function setup(): Session {
 
 export function hot(me: Session): void {
   expectStatus(api('GET', '/health', { name: 'health' }), 200, 'health');
-  expectStatus(api('GET', '/brand-kits', { name: 'brand_kits_list', token: me.accessToken }), 200, 'list brand kits');
+  expectStatus(api('GET', '/brand-kits', { name: 'brand_kits_list', as: me }), 200, 'list brand kits');
 }

@@ -2,7 +2,7 @@
  * Two kinds of error. A `UserError` is an expected mistake (bad flag, bad config,
  * missing tool, type error in a scenario): the CLI prints its message and hint without
  * a stack and exits 2. Anything else is a bug or an unexpected failure and is printed
- * with its stack. Only `coordinator/cli.ts` turns either into an exit code.
+ * with its stack. Only `src/cli/cli.ts` turns either into an exit code.
  */
 export class UserError extends Error {
   override readonly name = 'UserError';

@@ -9,3 +9,29 @@
  */
 export { defineConfig } from './config/define-config.ts';
 export type { PerfConfig } from './config/config-schema.ts';
+
+// Flows and browser flows (docs/flows.md): declared in the project's files, run by perf.
+export { flow, browserFlow } from './api/flow.ts';
+export { expect } from './api/expect.ts';
+export type { PerfExpect, PerfMatchers, PollOptions } from './api/expect.ts';
+export type {
+  FlowOptions,
+  FlowFixtures,
+  BrowserFlowFixtures,
+  FlowFn,
+  BrowserFlowFn,
+  TestUser,
+  TestUsers,
+  ApiClient,
+  ApiRequestOptions,
+  ApiResponse,
+  SseEvent,
+  WsFixture,
+  WsClient,
+  WsMessage,
+  WsConnectOptions,
+  AgentFixture,
+  AgentRunResult,
+  DbClient,
+  TargetInfo,
+} from './api/types.ts';

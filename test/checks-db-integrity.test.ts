@@ -3,9 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { dbIntegrityChecks, normalizeType, typeMatches } from '../src/checks/db-integrity.ts';
 import type { SqlEvidence } from '../src/checks/types.ts';
-import { credentialsFor } from '../src/checks/users.ts';
+import { identityFor } from '../src/auth/users.ts';
 import perfConfig from '../perf.config.ts';
 import { assertNoSecrets, assertPassed, assertSkipped, byName, deleteRunUsers, newRun, runCheck, startTestApp, testConfig, withDb, type CheckRun, type TestApp } from './checks-helpers.ts';
+
+/** The e-mail and password perf's `auth` gives the test user `label` of a run (the RLS proof's users). */
+const credentialsFor = (runId: string, seed: number, label: string) => {
+  const { email, password } = identityFor(testConfig(perfConfig).auth, runId, seed, label);
+  return { email, password };
+};
 
 /** Failed, with every expected phrase in its message, and SQL evidence carrying the correlation id. */
 function assertFailedWith(r: CheckRun, phrases: (string | RegExp)[], what: string): void {
@@ -44,15 +50,14 @@ describe('db-integrity checks', () => {
     const checks = dbIntegrityChecks(testConfig(perfConfig));
     assert.deepEqual(
       checks.map((c) => c.name),
-      ['db_tables_columns', 'db_indexes', 'db_foreign_keys', 'db_check_constraints', 'db_triggers', 'db_trigger_updated_at', 'db_functions', 'db_function_usage', 'db_rls_policies', 'db_rls_isolation'],
+      // What sample-app's triggers and functions do is proven by its own flows (sample-app/perf/flows/database.ts, test/checks-flows.test.ts).
+      ['db_tables_columns', 'db_indexes', 'db_foreign_keys', 'db_check_constraints', 'db_triggers', 'db_functions', 'db_rls_policies', 'db_rls_isolation'],
     );
     // Phase order: db_rls_isolation creates the users that own rows, the rest read the catalogs.
     const results = await Promise.all(checks.map((c) => runCheck(c, app.target, run)));
     const failed = results.filter((r) => !r.passed).map((r) => r.error);
     assert.deepEqual(failed, []);
     const byCheck = Object.fromEntries(checks.map((c, i) => [c.name, results[i]!]));
-    const tested = byCheck.db_trigger_updated_at!.measurements.tested as string[];
-    assert.ok(tested.includes('users') && tested.includes('brand_kits'), `trigger exercised on ${tested.join(', ')}`);
     const isolated = byCheck.db_rls_isolation!.measurements.isolation_tables as string[];
     for (const t of ['users', 'sessions', 'brand_kits', 'jobs', 'audit']) assert.ok(isolated.includes(t), `isolation proven on ${t}: ${isolated.join(', ')}`);
     const passwords = ['rls-a', 'rls-b'].map((l) => credentialsFor(run.runId, run.seed, l).password);
@@ -80,7 +85,7 @@ describe('db-integrity checks', () => {
     assertFailedWith(await r('db_functions'), ['function no_such_function missing'], 'db_functions');
   });
 
-  test('a scratch schema with broken row-level security, a trigger that does nothing and a usage function that does not add up', async () => {
+  test('a scratch schema with broken row-level security', async () => {
     // The two users the check signs up (deterministic per run), with rows in every scratch table.
     const ids: string[] = [];
     for (const label of ['rls-a', 'rls-b']) {
@@ -102,23 +107,12 @@ describe('db-integrity checks', () => {
       await db.query(`ALTER TABLE ${scratch}.no_policy ENABLE ROW LEVEL SECURITY`);
       await db.query(`ALTER TABLE ${scratch}.leaky ENABLE ROW LEVEL SECURITY; CREATE POLICY leaky_all ON ${scratch}.leaky USING (true)`);
       await db.query(`ALTER TABLE ${scratch}.good ENABLE ROW LEVEL SECURITY; CREATE POLICY good_owner ON ${scratch}.good USING (user_id = public.app_current_user_id())`);
-      // A BEFORE UPDATE trigger that exists but forgets updated_at.
-      await db.query(`CREATE TABLE ${scratch}.stale (id serial PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO ${scratch}.stale DEFAULT VALUES`);
-      await db.query(`CREATE FUNCTION ${scratch}.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
-      await db.query(`CREATE TRIGGER stale_touch BEFORE UPDATE ON ${scratch}.stale FOR EACH ROW EXECUTE FUNCTION ${scratch}.noop()`);
-      // A usage counter that overwrites instead of adding, found first on the search path.
-      await db.query(`CREATE FUNCTION ${scratch}.increment_user_usage(user_id uuid, kind text, amount integer) RETURNS bigint LANGUAGE sql AS $$
-        INSERT INTO public.usage AS u (user_id, kind, amount) VALUES ($1, $2, $3)
-        ON CONFLICT ON CONSTRAINT usage_pkey DO UPDATE SET amount = EXCLUDED.amount RETURNING u.amount $$`);
     });
 
     const config = testConfig({
+      auth: perfConfig.auth,
       database: {
-        tables: Object.fromEntries([
-          ...['no_rls', 'no_policy', 'leaky', 'good'].map((t) => [`${scratch}.${t}`, { rls: true }]),
-          [`${scratch}.stale`, { triggers: ['stale_touch'] }],
-        ]),
-        functions: ['increment_user_usage'],
+        tables: Object.fromEntries(['no_rls', 'no_policy', 'leaky', 'good'].map((t) => [`${scratch}.${t}`, { rls: true }])),
         rls: { role: 'sample_app_rls', setting: 'app.user_id', table: `${scratch}.good` },
       },
     });
@@ -142,52 +136,16 @@ describe('db-integrity checks', () => {
     );
     assert.ok(!rls.error!.includes(`${scratch}.good:`), `the correct table raises nothing: ${rls.error}`);
     assert.deepEqual(rls.measurements.isolation_tables, ['no_rls', 'no_policy', 'leaky', 'good'].map((t) => `${scratch}.${t}`));
-
-    const triggers = await runCheck(byName(checks, 'db_triggers'), app.target, run);
-    assert.ok(triggers.passed, `the trigger exists: ${triggers.error}`);
-    assertFailedWith(
-      await runCheck(byName(checks, 'db_trigger_updated_at'), app.target, run),
-      [`${scratch}.stale: an UPDATE kept the updated_at it was given`],
-      'db_trigger_updated_at',
-    );
-    const onScratchPath = { ...app.target, databaseUrl: `${app.target.databaseUrl}?options=${encodeURIComponent(`-c search_path=${scratch},public`)}` };
-    assertFailedWith(await runCheck(byName(checks, 'db_function_usage'), onScratchPath, run), [/a second call with 2 returned 2, expected \d+/], 'db_function_usage');
-    // Rolled back: the stale row and the usage rows are as they were.
-    const after = await withDb((db) => db.query(`SELECT count(*)::int AS n FROM public.usage WHERE kind = 'perf_check'`));
-    assert.equal(after.rows[0].n, 0);
   });
 
   test('a check with nothing to exercise is skipped with its reason, never passed', async () => {
-    const bare = `${scratch}_bare`;
-    await withDb(async (db) => {
-      await db.query(`CREATE SCHEMA ${bare}`);
-      // A trigger on a table without updated_at (an audit trigger, say), and an empty table with one.
-      await db.query(`CREATE TABLE ${bare}.no_stamp (id serial PRIMARY KEY, note text); INSERT INTO ${bare}.no_stamp (note) VALUES ('x')`);
-      await db.query(`CREATE TABLE ${bare}.empty (id serial PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())`);
-      await db.query(`CREATE FUNCTION ${bare}.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
-      for (const t of ['no_stamp', 'empty']) await db.query(`CREATE TRIGGER ${t}_touch BEFORE UPDATE ON ${bare}.${t} FOR EACH ROW EXECUTE FUNCTION ${bare}.noop()`);
-    });
-    try {
-      const noColumn = dbIntegrityChecks(testConfig({ database: { tables: { [`${bare}.no_stamp`]: { triggers: ['no_stamp_touch'] } } } }));
-      const r = await runCheck(byName(noColumn, 'db_trigger_updated_at'), app.target, run);
-      assertSkipped(r, new RegExp(`no table with triggers has an updated_at column \\(${bare}\\.no_stamp\\)`), 'db_trigger_updated_at without updated_at');
-      assert.deepEqual(r.measurements.no_updated_at, [`${bare}.no_stamp`]);
-      assertPassed(await runCheck(byName(noColumn, 'db_triggers'), app.target, run), 'db_triggers (the trigger exists)');
-
-      const noRow = dbIntegrityChecks(testConfig({ database: { tables: { [`${bare}.empty`]: { triggers: ['empty_touch'] } } } }));
-      assertSkipped(await runCheck(byName(noRow, 'db_trigger_updated_at'), app.target, run), new RegExp(`no row in any of ${bare}\\.empty to exercise`), 'db_trigger_updated_at on an empty table');
-
-      // Something wrong is still a failure, not a skip: a table that is not there.
-      const missing = dbIntegrityChecks(testConfig({ database: { tables: { [`${bare}.ghost`]: { triggers: ['ghost_touch'] } } } }));
-      assertFailedWith(await runCheck(byName(missing, 'db_trigger_updated_at'), app.target, run), [`table ${bare}.ghost does not exist`], 'db_trigger_updated_at on a missing table');
-
-      // RLS declared on tables but no database.rls: the policies are checked, isolation is not claimed.
-      const noRls = dbIntegrityChecks(testConfig({ database: { tables: { brand_kits: { rls: true } } } }));
-      assertPassed(await runCheck(byName(noRls, 'db_rls_policies'), app.target, run), 'db_rls_policies');
-      assertSkipped(await runCheck(byName(noRls, 'db_rls_isolation'), app.target, run), /^database\.rls is not configured: set database\.rls \{ role, table \}/, 'db_rls_isolation without database.rls');
-    } finally {
-      await withDb((db) => db.query(`DROP SCHEMA IF EXISTS ${bare} CASCADE`));
-    }
+    // RLS declared on tables but no database.rls: the policies are checked, isolation is not claimed.
+    const noRls = dbIntegrityChecks(testConfig({ database: { tables: { brand_kits: { rls: true } } } }));
+    assertPassed(await runCheck(byName(noRls, 'db_rls_policies'), app.target, run), 'db_rls_policies');
+    assertSkipped(await runCheck(byName(noRls, 'db_rls_isolation'), app.target, run), /^database\.rls is not configured: set database\.rls \{ role, table \}/, 'db_rls_isolation without database.rls');
+    // Something wrong is still a failure, not a skip: a table that is not there.
+    const missing = dbIntegrityChecks(testConfig({ database: { tables: { [`${scratch}_bare.ghost`]: { triggers: ['ghost_touch'] } } } }));
+    assertFailedWith(await runCheck(byName(missing, 'db_triggers'), app.target, run), [`table ${scratch}_bare.ghost does not exist`], 'db_triggers on a missing table');
   });
 
   test('no database URL: each check says how to provide one', async () => {

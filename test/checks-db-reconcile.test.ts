@@ -1,10 +1,11 @@
-// After-load reconciliation (coordinator/checks/db-reconcile.ts) against the real sample-app on
+// After-load reconciliation (src/checks/db-reconcile.ts) against the real sample-app on
 // the real PostgreSQL: first called directly, with the counters a load would have kept from the
 // answers it got (so each fault is shown deterministically), then end to end on real k6.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dbReconcileChecks, type LoadCounters } from '../src/checks/db-reconcile.ts';
+import { identityFor } from '../src/auth/users.ts';
 import perfConfig from '../perf.config.ts';
 import { assertPassed, assertSkipped, byName, runCheck, startTestApp, testConfig, trackedRuns, withDb, type TestApp, type TestRun } from './checks-helpers.ts';
 import { configProject, readVerdictFromOutput, runCli } from './helpers.ts';
@@ -16,12 +17,13 @@ interface LoadUser {
   token: string;
 }
 
-/** A load user of `run` as the scenarios name them (`perf-<run>-vu<n>@load.test`), signed up through the API. */
+/** A load user of `run` with the identity perf's `auth` gives label `vu<n>` (what k6's session() signs up), signed up through the API. */
 async function loadUser(app: TestApp, run: TestRun, vu: number): Promise<LoadUser> {
+  const { email, password } = identityFor(config.auth, run.runId, run.seed, `vu${vu}`);
   const res = await fetch(`${app.target.baseUrl}/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `perf-${run.runId}-vu${vu}@load.test`, password: 'load-password-1' }),
+    body: JSON.stringify({ email, password }),
   });
   const body = (await res.json()) as { user: { id: string }; accessToken: string };
   assert.equal(res.status, 201, JSON.stringify(body));
@@ -59,7 +61,7 @@ async function createKits(app: TestApp, user: LoadUser, n: number, counters: Cou
 }
 
 async function deleteLoadUsers(runId: string): Promise<void> {
-  await withDb((db) => db.query('DELETE FROM users WHERE email LIKE $1', [`perf-${runId}-vu%@load.test`]));
+  await withDb((db) => db.query('DELETE FROM users WHERE email LIKE $1', [`perf-vu%-${runId}@perf.test`]));
 }
 
 describe('reconciliation checks on the real sample-app', () => {
@@ -92,7 +94,7 @@ describe('reconciliation checks on the real sample-app', () => {
       assert.equal(status.status, 'completed');
       counters.add('created', 'asset', status.assetIds.length);
     }
-    const checks = dbReconcileChecks(config.database, () => counters);
+    const checks = dbReconcileChecks(config, () => counters);
     assert.deepEqual(checks.map((c) => c.name), ['reconcile_kit', 'reconcile_job', 'reconcile_asset', 'reconcile_orphans', 'reconcile_isolation']);
     for (const c of checks) {
       const r = await runCheck(c, app.target, run);
@@ -115,7 +117,7 @@ describe('reconciliation checks on the real sample-app', () => {
     } finally {
       await app.resetFaults();
     }
-    const r = await runCheck(byName(dbReconcileChecks(config.database, () => counters), 'reconcile_kit'), app.target, run);
+    const r = await runCheck(byName(dbReconcileChecks(config, () => counters), 'reconcile_kit'), app.target, run);
     assert.equal(r.passed, false, 'reconcile_kit must fail when answered writes were never stored');
     assert.match(r.error!, /^brand_kits: 0 row\(s\) for the load users, expected 3 \(3 created − 0 deleted by the load\): writes were lost$/);
   });
@@ -135,21 +137,40 @@ describe('reconciliation checks on the real sample-app', () => {
     const list = await api(app, user, 'GET', '/brand-kits');
     assert.equal(list.body.items.length, 4);
     assert.ok(ids.every((id) => list.body.items.some((k: { id: string }) => k.id === id)));
-    const r = await runCheck(byName(dbReconcileChecks(config.database, () => counters), 'reconcile_kit'), app.target, run);
+    const r = await runCheck(byName(dbReconcileChecks(config, () => counters), 'reconcile_kit'), app.target, run);
     assert.equal(r.passed, false, 'reconcile_kit must fail on duplicate rows');
     assert.match(r.error!, /^brand_kits: 4 row\(s\) for the load users, expected 2 \(2 created − 0 deleted by the load\): duplicates/);
+  });
+
+  test('load users are found by exact identity: an account that only looks like one (vu1x) is not counted', async () => {
+    const run = fresh();
+    const counters = new Counters();
+    const user = await loadUser(app, run, 1);
+    await createKits(app, user, 1, counters);
+    // Same shape, not an identity perf gave a load user: its kit must not be counted.
+    const res = await fetch(`${app.target.baseUrl}/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: `perf-vu1x-${run.runId}@perf.test`, password: 'lookalike-password-1' }),
+    });
+    const body = (await res.json()) as { accessToken: string; user: { id: string } };
+    assert.equal(res.status, 201);
+    await createKits(app, { id: body.user.id, token: body.accessToken }, 1, new Counters());
+    const r = await runCheck(byName(dbReconcileChecks(config, () => counters), 'reconcile_kit'), app.target, run);
+    assertPassed(r, 'reconcile_kit');
+    assert.deepEqual([r.measurements.kit_expected, r.measurements.kit_found], [1, 1]);
   });
 
   test('nothing to reconcile is skipped with the reason, never passed; rows nobody counted still fail', async () => {
     const run = fresh();
     const counters = new Counters();
     const noRls = testConfig({ ...perfConfig, database: { ...perfConfig.database, rls: undefined } });
-    const checks = dbReconcileChecks(noRls.database, () => counters);
+    const checks = dbReconcileChecks(noRls, () => counters);
     assertSkipped(await runCheck(byName(checks, 'reconcile_job'), app.target, run), /^the load created no job \(k6 counter resources_created\{kind:job\} is 0 or absent\) and jobs holds no row of a load user/, 'reconcile_job');
     assertSkipped(await runCheck(byName(checks, 'reconcile_orphans'), app.target, run), /^no child row of a load user links to a parent \(assets\.job_id, jobs\.brand_kit_id\)/, 'reconcile_orphans');
     assertSkipped(await runCheck(byName(checks, 'reconcile_isolation'), app.target, run), /^database\.rls is not configured/, 'reconcile_isolation');
-    const withRls = dbReconcileChecks(config.database, () => counters);
-    assertSkipped(await runCheck(byName(withRls, 'reconcile_isolation'), app.target, run), /^found 0 load user\(s\) of this run; isolation needs two/, 'reconcile_isolation without load users');
+    const withRls = dbReconcileChecks(config, () => counters);
+    assertSkipped(await runCheck(byName(withRls, 'reconcile_isolation'), app.target, run), /^found 0 load user\(s\) of this run in users\.email; isolation needs two/, 'reconcile_isolation without load users');
     // A kit the load never counted (created = 0, one row) is not "nothing to reconcile".
     const user = await loadUser(app, run, 1);
     await createKits(app, user, 1, new Counters());

@@ -11,11 +11,14 @@ import { after, before, describe, test } from 'node:test';
 import perfConfig from '../perf.config.ts';
 import { closeSharedBrowser, findChromium } from '../src/clients/browser.ts';
 import { readZip } from '../src/checks/frontend-artifacts.ts';
-import { frontendFlowChecks } from '../src/checks/frontend-flows.ts';
 import { frontendSmokeChecks } from '../src/checks/frontend-smoke.ts';
 import type { Check, Evidence, FileEvidence, NoteEvidence } from '../src/checks/types.ts';
 import { configSchema } from '../src/config/config-schema.ts';
+import { userBrowserFlowChecks } from '../src/flows/checks.ts';
 import { byName, deleteRunUsers, newRun, runCheck, startTestApp, testConfig, type CheckRun, type TestApp, type TestRun } from './checks-helpers.ts';
+
+/** The repository: perf.config.ts's `browserFlows.dir` (sample-app/perf/frontend) is relative to it. */
+const REPO = path.resolve(import.meta.dirname, '..');
 
 const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/;
 
@@ -38,6 +41,8 @@ describe('front-end checks in Chromium against the sample-app', () => {
   let app: TestApp;
   const runs: TestRun[] = [];
   const config = testConfig(perfConfig);
+  /** sample-app's browser flows (its own browserFlow() files), loaded as the frontend-flows phase loads them. */
+  const browserFlows = (cfg = config) => userBrowserFlowChecks(cfg, { projectDir: REPO });
   const fresh = () => {
     const r = newRun();
     runs.push(r);
@@ -65,12 +70,12 @@ describe('front-end checks in Chromium against the sample-app', () => {
     await app.stop();
   });
 
-  test('check names come from frontend.pages: page_<name> for each, redirect_<name> for dashboard pages', () => {
+  test('check names: page_<name>/redirect_<name> from frontend.pages; the browser flows of sample-app/perf/frontend by their names', async () => {
     assert.deepEqual(
       frontendSmokeChecks(config).map((c) => c.name),
       ['page_landing', 'page_login', 'page_signup', 'page_forgot_password', 'page_reset_password', 'page_not_found', 'page_dashboard', 'redirect_dashboard', 'page_brand_kits', 'redirect_brand_kits'],
     );
-    assert.deepEqual(frontendFlowChecks(config).map((c) => c.name), ['browser_journey', 'browser_bad_credentials']);
+    assert.deepEqual((await browserFlows()).map((c) => c.name), ['browser_bad_credentials', 'browser_journey', 'browser_signed_in_dashboard']);
   });
 
   test('budgets naming an unknown page and duplicate page names are config errors naming their field', () => {
@@ -128,7 +133,8 @@ describe('front-end checks in Chromium against the sample-app', () => {
       const texts = await traceTexts(runDir, results.get('page_dashboard')!.evidence);
       assert.ok(texts.some((t) => t.includes('"type":"context-options"')), 'the trace is a Playwright trace');
       assert.ok(texts.some((t) => t.includes('[redacted]')), 'something was redacted');
-      const token = (await (run.shared.get('perf.user:frontend') as Promise<{ accessToken: string }>)).accessToken;
+      const token = (await (run.shared.get('perf.auth.user:frontend') as Promise<{ token: string }>)).token;
+      assert.ok(token, 'the dashboard was loaded as the phase\'s shared test user (src/auth/users.ts sharedUser)');
       for (const t of texts) {
         assert.equal(t.includes(token), false, 'no access token in the trace');
         assert.doesNotMatch(t, JWT, 'no JWT in the trace');
@@ -155,23 +161,45 @@ describe('front-end checks in Chromium against the sample-app', () => {
     }
   });
 
-  test('dashboardNoRedirect: the journey fails at "sign out" (the dashboard still opens)', async () => {
+  test('dashboardNoRedirect: the browser journey fails at "sign out" (the dashboard still opens), with its screenshot and a redacted trace', async () => {
     const run = fresh();
     const runDir = mkdtempSync(path.join(os.tmpdir(), 'perf-fe-'));
+    const journey = byName(await browserFlows(), 'browser_journey');
     await app.setFaults({ dashboardNoRedirect: true });
     try {
-      const j = await runCheck(inRunDir(byName(frontendFlowChecks(config), 'browser_journey'), runDir), app.target, run, 60_000);
+      const j = await runCheck(inRunDir(journey, runDir), app.target, run, 60_000);
       assert.equal(j.passed, false);
-      assert.match(j.error!, /^step "sign out": after signing out, \/dashboard still opens/);
-      assert.ok(files(j).some((f) => f.path.endsWith('trace.zip')), 'the trace is referenced');
-      const password = await traceTexts(runDir, j.evidence);
-      assert.ok(password.length > 0);
+      // The step, expected vs received, and the user's line that asserted it.
+      assert.match(j.error!, /^step "sign out": expect\(received\)\.toBe\(expected\)/);
+      assert.match(j.error!, /Expected: "\/login"\s+Received: "\/dashboard"/);
+      assert.match(j.error!, /at sample-app\/perf\/frontend\/journey\.ts:\d+:\d+$/);
+      assert.deepEqual(Object.keys(j.measurements.steps_ms as object), ['signup', 'login', 'create brand kit', 'edit colours', 'start a job', 'watch progress', 'view the asset', 'sign out']);
+      const shot = files(j).find((f) => f.path.endsWith('screenshot.png'));
+      assert.equal(shot?.path, 'frontend/browser-journey/attempt-1/screenshot.png');
+      assert.ok(readFileSync(path.join(runDir, shot.path)).length > 1000, 'the screenshot is on disk');
+      assert.ok(files(j).some((f) => f.path === 'frontend/browser-journey/attempt-1/trace.zip'), 'the trace is referenced');
+      const texts = await traceTexts(runDir, j.evidence);
+      assert.ok(texts.length > 0);
       // The journey typed its password into the page: redacted by value.
-      assert.ok(password.some((t) => t.includes('"method":"fill"') && t.includes('[redacted]')), 'the fill of the password is in the trace, redacted');
-      for (const t of password) assert.doesNotMatch(t, JWT);
+      assert.ok(texts.some((t) => t.includes('"method":"fill"') && t.includes('[redacted]')), 'the fill of the password is in the trace, redacted');
+      for (const t of texts) assert.doesNotMatch(t, JWT);
     } finally {
       await app.resetFaults();
     }
+  });
+
+  test('browser_signed_in_dashboard: signed in as frontend.signIn says, the dashboard shows the user; a wrong signIn cookie fails it (sent to /login)', async () => {
+    const healthy = await runCheck(inRunDir(byName(await browserFlows(), 'browser_signed_in_dashboard'), mkdtempSync(path.join(os.tmpdir(), 'perf-fe-'))), app.target, fresh(), 30_000);
+    assert.ok(healthy.passed, healthy.error);
+    assert.deepEqual(Object.keys(healthy.measurements.steps_ms as object), ['sign in', 'open the dashboard']);
+
+    const wrongCookie = testConfig({ ...perfConfig, frontend: { ...perfConfig.frontend, signIn: { via: 'cookie', name: 'not_the_session' } } });
+    const runDir = mkdtempSync(path.join(os.tmpdir(), 'perf-fe-'));
+    const r = await runCheck(inRunDir(byName(await browserFlows(wrongCookie), 'browser_signed_in_dashboard'), runDir), app.target, fresh(), 30_000);
+    assert.equal(r.passed, false, 'a browser that does not carry the session must not see the dashboard');
+    assert.match(r.error!, /^step "open the dashboard": expect\(received\)\.toBe\(expected\)/);
+    assert.match(r.error!, /Expected: "\/dashboard"\s+Received: "\/login"/);
+    assert.ok(existsSync(path.join(runDir, 'frontend/browser-signed-in-dashboard/attempt-1/screenshot.png')));
   });
 
   test("slowPageMs: a page that got slow fails perf.config's front-end budgets, observed against limit", async () => {

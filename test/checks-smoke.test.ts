@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { smokeChecks, unknownId } from '../src/checks/smoke.ts';
 import type { Check, HttpExchange } from '../src/checks/types.ts';
-import { credentialsFor } from '../src/checks/users.ts';
+import { identityFor } from '../src/auth/users.ts';
 import perfConfig from '../perf.config.ts';
 import { assertFailed, assertNoSecrets, assertPassed, byName, closedPort, runCheck, startTestApp, testConfig, trackedRuns, type CheckRun, type TestApp, type TestRun } from './checks-helpers.ts';
 
@@ -73,7 +73,7 @@ describe('smoke checks', () => {
     assert.deepEqual(failed, [], 'every smoke check passes');
     const exchanges = [...results.values()].flatMap((r) => r.evidence).filter((e): e is HttpExchange => e.kind === 'http');
     assert.equal(exchanges.filter((e) => e.method === 'POST' && e.url.endsWith('/auth/signup') && e.status === 201).length, 1, 'the smoke user was signed up once');
-    const { password } = credentialsFor(run.runId, run.seed, 'smoke');
+    const { password } = identityFor(config.auth, run.runId, run.seed, 'smoke');
     const tokens = exchanges.flatMap((e) => (e.requestHeaders.authorization ? [e.requestHeaders.authorization] : []));
     assert.ok(tokens.length > 0, 'the authenticated checks sent tokens');
     assert.deepEqual([...new Set(tokens)], ['[redacted]']);
@@ -91,7 +91,7 @@ describe('smoke checks', () => {
       const reachable = await runCheck(byName(checks, 'brand_kits_list_reachable'), app.target, run);
       assertFailed(reachable, /GET \/brand-kits is not healthy: it answered 500/, 'brand_kits_list_reachable');
       const auth = await runCheck(byName(checks, 'auth_me_requires_auth'), app.target, run);
-      assertFailed(auth, /GET \/auth\/me without a token: GET \/auth\/me answered 500, expected 401/, 'auth_me_requires_auth');
+      assertFailed(auth, /GET \/auth\/me without a credential: GET \/auth\/me answered 500, expected 401/, 'auth_me_requires_auth');
       const body = await runCheck(byName(checks, 'jobs_create_rejects_empty_body'), app.target, run);
       assertFailed(body, /answered 500, expected 422/, 'jobs_create_rejects_empty_body');
       const unknown = await runCheck(byName(checks, 'public_asset_get_unknown_id'), app.target, run);
@@ -106,6 +106,7 @@ describe('smoke checks', () => {
   test('a matrix that disagrees with the target fails the right checks, naming expected and actual status', async () => {
     const run = fresh();
     const wrong = testConfig({
+      auth: perfConfig.auth,
       smoke: {
         endpoints: [
           // Declared protected, but anyone may read public assets.
@@ -118,10 +119,35 @@ describe('smoke checks', () => {
       },
     });
     const results = await runPhase(smokeChecks(wrong), app, run);
-    assertFailed(results.get('public_asset_claimed_private_requires_auth')!, /without a token: GET \/public\/assets\/\S+ answered 404, expected 401/, 'requires_auth');
+    assertFailed(results.get('public_asset_claimed_private_requires_auth')!, /without a credential: GET \/public\/assets\/\S+ answered 404, expected 401/, 'requires_auth');
     assertFailed(results.get('health_claimed_body_rejects_empty_body')!, /GET \/health answered 200, expected 422/, 'rejects_empty_body');
     assertFailed(results.get('kits_wrong_expectation_unknown_id')!, /answered 404, expected 410/, 'unknown_id');
     assertPassed(results.get('public_asset_claimed_private_reachable')!, 'reachable');
+  });
+
+  test('a service declared to answer 403 (smoke.unauthenticatedStatus) fails requires_auth on its 401; a row may override it', async () => {
+    const run = fresh();
+    const forbidden = testConfig({
+      auth: perfConfig.auth,
+      smoke: {
+        unauthenticatedStatus: 403,
+        endpoints: [
+          { name: 'me', method: 'GET', path: '/auth/me' },
+          { name: 'me_row', method: 'GET', path: '/auth/me', expect: { unauthenticated: 401 } },
+        ],
+      },
+    });
+    const results = await runPhase(smokeChecks(forbidden), app, run);
+    assertFailed(results.get('me_requires_auth')!, /GET \/auth\/me without a credential: GET \/auth\/me answered 401, expected 403/, 'me_requires_auth');
+    assertPassed(results.get('me_row_requires_auth')!, 'me_row_requires_auth (the row says 401)');
+  });
+
+  test('without `auth`, a check that needs a signed-in user fails saying what to add', async () => {
+    const run = fresh();
+    const noAuth = testConfig({ smoke: { endpoints: [{ name: 'kit', method: 'GET', path: '/brand-kits/:id' }] } });
+    const r = await runCheck(byName(smokeChecks(noAuth), 'kit_unknown_id'), app.target, run);
+    assert.ok(!r.passed);
+    assert.match(r.error ?? '', /^no `auth` in the config: .*docs\/auth\.md/);
   });
 
   test('an unreachable target fails every reachable check with the connection error', async () => {

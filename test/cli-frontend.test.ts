@@ -4,11 +4,16 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { identityFor } from '../src/auth/users.ts';
 import { readZip } from '../src/checks/frontend-artifacts.ts';
-import { configProject, readVerdictFromOutput, runCli, runDirFromOutput, tempDir } from './helpers.ts';
+import { configProject, readVerdictFromOutput, REPO, runCli, runDirFromOutput, tempDir } from './helpers.ts';
 
-/** A project folder with a perf.config.ts: the repo's default config, plus overrides. */
-const project = (overrides = ''): string => configProject(overrides, 'perf-frontend-');
+/**
+ * A project folder with a perf.config.ts: the repo's default config, plus overrides. Its browser
+ * flows are sample-app's own files (the repo config's `browserFlows.dir` is relative to the repo).
+ */
+const project = (overrides = ''): string =>
+  configProject(`browserFlows: { dir: ${JSON.stringify(path.join(REPO, 'sample-app', 'perf', 'frontend'))} }${overrides ? `, ${overrides}` : ''}`, 'perf-frontend-');
 
 /** Every file under a folder as text, zip archives (traces) entry by entry. */
 async function allText(dir: string): Promise<{ file: string; text: string }[]> {
@@ -40,12 +45,14 @@ describe('perf run: front-end phases in Chromium', () => {
     assert.deepEqual(v.phases.map((p: { name: string; status: string }) => [p.name, p.status]), [['frontend-smoke', 'passed'], ['frontend-flows', 'passed']]);
     for (const p of v.phases) for (const c of p.checks) assert.match(r.stderr, new RegExp(`✓ ${c.name}\\b`), `console shows ${c.name}`);
     assert.equal(v.phases[0].checks.length, 10);
-    const [journey, badCredentials] = v.phases[1].checks as (Check & { measurements: Record<string, any> })[];
-    assert.deepEqual([journey!.name, badCredentials!.name], ['browser_journey', 'browser_bad_credentials']);
+    const flows = v.phases[1].checks as (Check & { measurements: Record<string, any> })[];
+    assert.deepEqual(flows.map((c) => c.name).sort(), ['browser_bad_credentials', 'browser_journey', 'browser_signed_in_dashboard']);
+    const [journey, badCredentials, signedIn] = ['browser_journey', 'browser_bad_credentials', 'browser_signed_in_dashboard'].map((n) => flows.find((c) => c.name === n)!);
     assert.deepEqual(Object.keys(journey!.measurements.steps_ms), ['signup', 'login', 'create brand kit', 'edit colours', 'start a job', 'watch progress', 'view the asset', 'sign out']);
     assert.equal(journey!.measurements.job_statuses.at(-1), 'completed');
     assert.equal(journey!.measurements.asset.status, 200);
     assert.match(badCredentials!.measurements.error_text, /\S/, 'the login page showed an error');
+    assert.deepEqual(Object.keys(signedIn!.measurements.steps_ms), ['sign in', 'open the dashboard']);
     const landing = v.phases[0].checks[0];
     assert.ok(landing.measurements.fcp_ms > 0 && landing.measurements.load_ms > 0, 'page timings are in the verdict');
     assert.match(readFileSync(path.join(runDirFromOutput(cwd, r.stderr), 'junit.xml'), 'utf8'), /<testsuite[^>]*name="frontend-smoke"/);
@@ -78,6 +85,40 @@ describe('perf run: front-end phases in Chromium', () => {
     const texts = await allText(runDir);
     assert.ok(texts.some((t) => t.file.endsWith('page_dashboard/attempt-1/trace.zip!trace.network')), 'the signed-in page has a trace');
     for (const { file, text } of texts) {
+      assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/, `${path.relative(runDir, file)} must not contain a JWT`);
+      assert.doesNotMatch(text, /Bearer (?!\[redacted\])[A-Za-z0-9]/, `${path.relative(runDir, file)} must not contain a bearer token`);
+    }
+  });
+
+  test('dashboardNoRedirect: frontend-flows fails on browser_journey at "sign out", with its screenshot and trace in the run folder; no secret in any file', async () => {
+    const cwd = project("sampleApp: { faults: { dashboardNoRedirect: true } }, phases: { 'frontend-flows': { retries: 0 } }");
+    const r = await runCli(['run', '--phase', 'frontend-flows', '--reporter', 'console'], { cwd });
+    assert.equal(r.code, 1, r.stderr);
+    const runDir = runDirFromOutput(cwd, r.stderr);
+    const v = readVerdictFromOutput(cwd, r.stderr);
+    const [flows] = v.phases;
+    assert.equal(flows.status, 'failed');
+    // Only the journey signs out and reopens the dashboard: the other flows are unaffected.
+    assert.deepEqual(
+      (flows.checks as Check[]).map((c) => [c.name, c.status]).sort(),
+      [['browser_bad_credentials', 'passed'], ['browser_journey', 'failed'], ['browser_signed_in_dashboard', 'passed']],
+    );
+    const journey = (flows.checks as Check[]).find((c) => c.name === 'browser_journey')!;
+    assert.match(journey.error!, /^step "sign out": expect\(received\)\.toBe\(expected\)[\s\S]*Expected: "\/login"\s+Received: "\/dashboard"/);
+    assert.match(journey.error!, /at \S*sample-app\/perf\/frontend\/journey\.ts:\d+:\d+$/, 'the user\'s line that asserted it');
+    assert.match(r.stderr, /✗ browser_journey/);
+    for (const file of ['screenshot.png', 'trace.zip']) {
+      const rel = `frontend/browser-journey/attempt-1/${file}`;
+      assert.ok(journey.evidence.some((e) => e.kind === 'file' && e.path === rel), `${rel} is in the evidence`);
+      assert.ok(statSync(path.join(runDir, rel)).size > 1000, `${rel} is on disk`);
+    }
+    // The journey typed its password, and its pages held the user's token: nothing in the run folder does.
+    // (Its password is the one perf derives for its label: the repo config's seed is 1.)
+    const { password } = identityFor(undefined, v.runId, 1, 'browser-journey-1');
+    const texts = await allText(runDir);
+    assert.ok(texts.some((t) => t.file.endsWith('browser-journey/attempt-1/trace.zip!trace.trace') && t.text.includes('"method":"fill"') && t.text.includes('[redacted]')), 'the trace holds the form fills, redacted');
+    for (const { file, text } of texts) {
+      assert.equal(text.includes(password), false, `${path.relative(runDir, file)} must not contain the journey's password`);
       assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/, `${path.relative(runDir, file)} must not contain a JWT`);
       assert.doesNotMatch(text, /Bearer (?!\[redacted\])[A-Za-z0-9]/, `${path.relative(runDir, file)} must not contain a bearer token`);
     }

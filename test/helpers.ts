@@ -91,7 +91,7 @@ export function tempDir(prefix = 'perf-test-'): string {
 
 /**
  * A project folder whose perf.config.ts is the repo's default config (the bundled
- * sample-app, the repo's scenarios) plus `overrides`, object-literal fields as source text:
+ * sample-app, the repo's scenarios, sample-app's flows and browser flows, by absolute path) plus `overrides`, object-literal fields as source text:
  * `"sampleApp: { faults: { errorRate: 0.2 } }"`.
  */
 export function configProject(overrides = '', prefix = 'perf-project-'): string {
@@ -100,7 +100,7 @@ export function configProject(overrides = '', prefix = 'perf-project-'): string 
   writeFileSync(path.join(dir, 'base.config.ts'), base);
   writeFileSync(
     path.join(dir, 'perf.config.ts'),
-    `import base from './base.config.ts';\nimport { defineConfig } from 'perf-harness';\nexport default defineConfig({ ...base, load: { ...base.load, scenariosDir: ${JSON.stringify(path.join(REPO, 'scenarios'))} }, ${overrides} });\n`,
+    `import base from './base.config.ts';\nimport { defineConfig } from 'perf-harness';\nexport default defineConfig({ ...base, load: { ...base.load, scenariosDir: ${JSON.stringify(path.join(REPO, 'scenarios'))} }, flows: { ...base.flows, dir: ${JSON.stringify(path.join(REPO, 'sample-app/perf/flows'))} }, browserFlows: { ...base.browserFlows, dir: ${JSON.stringify(path.join(REPO, 'sample-app/perf/frontend'))} }, ${overrides} });\n`,
   );
   return dir;
 }

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { HostCpuInterval } from '../src/k6/host-cpu.ts';
 import { FIXTURE_SCENARIOS, readVerdictFromOutput, runCli, startHelloServer, tempDir } from './helpers.ts';
 
-// The host's CPU (coordinator/host-cpu.ts) and what the load phase does with it: a failure on a
+// The host's CPU (src/k6/host-cpu.ts) and what the load phase does with it: a failure on a
 // saturated host is `invalid` (it may have measured the machine), a pass stays a pass. The host
 // is saturated for real: one busy-looping process per core, each bounded to 30 s and killed by
 // its pid when the test is done.

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { withCacheProxy } from '../src/k6/k6-install.ts';
 import { k6WithOldPerfOutput, REPO, runCli, tempDir } from './helpers.ts';
 
-// How perf gets k6 (coordinator/k6.ts, k6-install.ts): a stock k6, run as a separate
+// How perf gets k6 (src/k6/k6.ts, k6-install.ts): a stock k6, run as a separate
 // program; `perf k6 install` is the last resort, `go install` of k6's own module with the
 // real Go toolchain (the Go build cache makes it take seconds once setup.sh has run it).
 

@@ -48,7 +48,7 @@ describe('runK6 live progress (real k6)', () => {
     for (let i = 1; i < snapshots.length; i++) assert.ok(snapshots[i]!.requests >= snapshots[i - 1]!.requests);
   });
 
-  // Raw samples, k6's CSV output (coordinator/k6-raw.ts): a short run has k6 write them
+  // Raw samples, k6's CSV output (src/k6/k6-raw.ts): a short run has k6 write them
   // plain, compressed by perf afterwards; a run k6 bounds above 10 minutes has k6 compress
   // as it writes.
   {

@@ -1,5 +1,5 @@
 // A load generator that pins the CPU measures itself, not the target: perf marks such a run
-// `invalid` (coordinator/phases/load.ts: k6 at or above 90 % of all cores on average, or the
+// `invalid` (src/load/load-phase.ts: k6 at or above 90 % of all cores on average, or the
 // machine at or above 90 % busy with k6 using three quarters of it or more), never
 // `passed`. Here it really happens: the real k6 burns every core of this machine in its VU code.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// coordinator/target.ts: the app as a child process: the bundle/sources choice, the ready line,
+// src/target/target.ts: the app as a child process: the bundle/sources choice, the ready line,
 // start failures with the child's stderr, faults from flags, and that stopping — or perf dying —
 // leaves no process of the app's group behind (the embedded PostgreSQL included).
 import assert from 'node:assert/strict';

@@ -19,6 +19,7 @@ import { startDetached, startTarget, stopDetached } from '../src/target/target.t
 import { configProject, readVerdictFromOutput, REPO, runCli, runDirFromOutput, tempDir } from './helpers.ts';
 import { startInflux, type InfluxServer } from './influx-helpers.ts';
 import { dumpInflux, readIssuedSecrets, scanFolder, scanText, type Hit, type Secret } from './secrets-scan.ts';
+import { identityFor } from '../src/auth/users.ts';
 
 const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const secret = (prefix: string) => `${prefix}-${randomBytes(12).toString('hex')}`;
@@ -112,11 +113,11 @@ export const options = { vus: 2, iterations: 4 };
 export default function (): void {
   const me = currentSession();
   if (!me) return;
-  ws.connect(WS_URL + '?token=' + me.accessToken, (socket) => {
+  ws.connect(WS_URL + '?token=' + me.token, (socket) => {
     socket.on('message', () => socket.close());
     socket.setTimeout(() => socket.close(), 2000);
   });
-  const sock = new WebSocket(WS_URL + '?token=' + me.accessToken);
+  const sock = new WebSocket(WS_URL + '?token=' + me.token);
   sock.onmessage = () => sock.close();
   sock.onerror = () => sock.close();
   sleep(0.3);
@@ -205,8 +206,8 @@ describe('no secret in any artifact: a full perf run (all phases, --influx) agai
     const kinds = (k: string) => secrets.filter((s) => s.kind === k);
     assert.ok(kinds('access_token').length >= 10, `access tokens issued: ${kinds('access_token').length}`);
     assert.ok(kinds('refresh_token').length >= 10);
-    // k6's load users (scenarios/lib/auth.ts) and perf's own test users (coordinator/checks/users.ts).
-    assert.ok(kinds('password').some((s) => s.value.startsWith(`pw-${verdict.runId}-`)), 'a k6 load user password');
+    // k6's load users (scenarios/lib/auth.ts, label vu<n>) and perf's own test users (src/auth/users.ts).
+    assert.ok(kinds('password').some((s) => s.value === identityFor(undefined, verdict.runId, 1, 'vu1').password), 'a k6 load user password');
     assert.ok(kinds('password').some((s) => /^P[A-Za-z0-9_-]{22}!$/.test(s.value)), 'a perf test user password');
     assert.ok(secrets.every((s) => s.value.length >= 8), 'no secret so short it would match innocent text');
   });

@@ -13,11 +13,22 @@ import ws, { type Socket } from 'k6/ws';
 
 export interface SocketOptions {
   /**
-   * Sent as `Authorization: Bearer <token>`. Never put a credential in the URL: k6 tags every
-   * ws_* sample with the URL, and those tags land in the raw results and in InfluxDB.
+   * Sent as `Authorization: Bearer <token>`. Never put a credential in the URL when a header
+   * will do: k6 tags every ws_* sample with the URL, and those tags land in the raw results and
+   * in InfluxDB (see `query`).
    */
   token?: string;
   headers?: Record<string, string>;
+  /** Offered subprotocols, sent as the `Sec-WebSocket-Protocol` header (comma-separated). */
+  protocols?: string[];
+  /**
+   * Query parameters added to the URL (a service that takes its token there). The samples'
+   * `url` and `name` tags are then the URL without its query string, so the value is never
+   * stored in a tag.
+   */
+  query?: Record<string, string>;
+  /** Cookies sent in the `Cookie` header (a cookie-session service). */
+  cookies?: Record<string, string>;
   tags?: Record<string, string>;
 }
 
@@ -38,8 +49,19 @@ export interface SocketOutcome {
 export function withSocket(url: string, options: SocketOptions, setup: (socket: Socket) => void): SocketOutcome {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  if (options.protocols?.length) headers['Sec-WebSocket-Protocol'] = options.protocols.join(', ');
+  const cookies = Object.entries(options.cookies ?? {});
+  if (cookies.length) headers.Cookie = [headers.Cookie, ...cookies.map(([k, v]) => `${k}=${v}`)].filter(Boolean).join('; ');
+  let tags = options.tags;
+  let target = url;
+  const query = Object.entries(options.query ?? {});
+  if (query.length) {
+    const bare = url.replace(/[?#].*$/, '');
+    target = `${url.replace(/#.*$/, '')}${url.includes('?') ? '&' : '?'}${query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
+    tags = { name: bare, url: bare, ...tags };
+  }
   let opened = false;
-  const res = ws.connect(url, { headers, ...(options.tags ? { tags: options.tags } : {}) }, (socket) => {
+  const res = ws.connect(target, { headers, ...(tags ? { tags } : {}) }, (socket) => {
     opened = true;
     setup(socket);
   });

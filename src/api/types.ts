@@ -22,6 +22,11 @@ export interface FlowOptions {
   skip?: boolean | string;
   /** One line saying what the flow proves (`perf list`, reports). */
   description?: string;
+  /**
+   * `flow()` only: run it as a check of the `db-integrity` phase instead of `flows` (database
+   * behaviour: functions, triggers, row-level security). Default: `flows`.
+   */
+  phase?: 'flows' | 'db-integrity';
 }
 
 /** A test user made through the config's `auth` (or its `module`). Secrets are registered for redaction. */

@@ -8,16 +8,18 @@
  *   db_foreign_keys        `column → table(column)` foreign keys exist (and are validated)
  *   db_check_constraints   named check constraints exist on their tables (and are validated)
  *   db_triggers            named triggers exist and are enabled
- *   db_trigger_updated_at  on tables with triggers and an `updated_at` column: an UPDATE that
- *                          writes an old `updated_at` gets `now()` instead (rolled back);
- *                          skipped when no such table has a row to update (nothing exercised)
  *   db_functions           named functions exist (visible in the search path, or in their schema)
- *   db_function_usage      when `increment_user_usage` is listed: calling it adds up (rolled back)
  *   db_rls_policies        every `rls: true` table has RLS enabled and a policy
- *   db_rls_isolation       `rls.role` does not bypass RLS; then two users created through the API:
- *                          as `rls.role` with `rls.setting` = A, A's rows are all visible and none
- *                          of B's (and vice versa); with no user set, neither's rows are visible.
+ *   db_rls_isolation       `rls.role` does not bypass RLS; then two test users made through the
+ *                          config's `auth`, each making one row with `rls.create` (a request
+ *                          template sent as that user): as `rls.role` with `rls.setting` = A,
+ *                          A's rows are all visible and none of B's (and vice versa); with no
+ *                          user set, neither's rows are visible. Rows are matched to users by
+ *                          `rls.userColumn` and the users' ids (`auth.userIdPath`).
  *                          Skipped, saying so, when `database.rls` is not configured
+ *
+ * What a service's own triggers and functions *do* is for its own flows to prove: flows
+ * declared with `{ phase: 'db-integrity' }` in its flow files run in this phase too.
  *
  * Table names are as the config writes them: `table` (search path) or `schema.table`. Each
  * failure lists every problem found, each naming the table and column/index/constraint and what
@@ -26,13 +28,12 @@
  * asserted something: one that finds nothing to exercise is `skipped` with the reason (CheckSkipped).
  */
 import type { DatabaseExpectation, ResolvedConfig, TableExpectation } from '../config/config-schema.ts';
-import { HttpClient } from '../clients/http-client.ts';
+import type { TestUser } from '../api/types.ts';
+import { httpClientFor, requestAs, templateVars, UserFactory } from '../auth/users.ts';
+import { renderTemplate } from '../auth/template.ts';
+import { expectStatus } from '../clients/http-client.ts';
 import { quoteIdent, withClient, type Query } from './pg-util.ts';
 import { CheckFailure, CheckSkipped, type Check, type CheckContext } from './types.ts';
-import { signupOrLogin, type PerfUser } from './users.ts';
-
-const USAGE_FUNCTION = 'increment_user_usage';
-const OLD_TIMESTAMP = '2000-01-01T00:00:00Z';
 
 interface TableInfo {
   name: string;
@@ -254,54 +255,6 @@ export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
         }
       }),
     );
-    checks.push(
-      dbCheck(db, 'db_trigger_updated_at', 'an UPDATE sets updated_at to now() on every table with triggers and an updated_at column (rolled back)', async (query, resolved, problems, ctx) => {
-        const list = present(db, resolved, problems, (t) => t.triggers);
-        const withColumn = await query<{ oid: string }>(
-          `SELECT attrelid::text AS oid FROM pg_attribute WHERE attname = 'updated_at' AND NOT attisdropped AND attrelid = ANY($1::oid[])`,
-          [oidsOf(list)],
-        );
-        const candidates = list.filter(([, , i]) => withColumn.rows.some((r) => r.oid === i.oid));
-        const noColumn = list.filter(([, , i]) => !withColumn.rows.some((r) => r.oid === i.oid)).map(([n]) => n);
-        if (noColumn.length) ctx.measure('no_updated_at', noColumn);
-        if (!candidates.length) {
-          return { skip: `no table with triggers has an updated_at column (${list.map(([n]) => n).join(', ') || 'none found'}): there is no updated_at trigger to exercise` };
-        }
-        const tested: string[] = [];
-        const empty: string[] = [];
-        await query('BEGIN');
-        try {
-          await query(`SET LOCAL statement_timeout = '5s'`);
-          for (const [name, , info] of candidates) {
-            const table = quoteIdent(info.schema!, info.table!);
-            await query('SAVEPOINT perf_trigger');
-            try {
-              const { rows } = await query<{ updated_at: Date }>(
-                `UPDATE ${table} SET updated_at = $1 WHERE ctid = (SELECT ctid FROM ${table} LIMIT 1) RETURNING updated_at`,
-                [OLD_TIMESTAMP],
-              );
-              const row = rows[0];
-              if (!row) empty.push(name);
-              else {
-                tested.push(name);
-                if (new Date(row.updated_at).getTime() === Date.parse(OLD_TIMESTAMP)) {
-                  problems.push(`${name}: an UPDATE kept the updated_at it was given (${OLD_TIMESTAMP}); expected a trigger to set now()`);
-                }
-              }
-            } catch (e) {
-              problems.push(`${name}: the test UPDATE failed: ${(e as Error).message}`);
-            } finally {
-              await query('ROLLBACK TO SAVEPOINT perf_trigger');
-            }
-          }
-        } finally {
-          await query('ROLLBACK');
-        }
-        ctx.measure('tested', tested);
-        if (empty.length) ctx.record({ kind: 'note', message: `no row to update in ${empty.join(', ')}: their updated_at trigger was not exercised` });
-        if (!tested.length && !problems.length) return { skip: `no row in any of ${candidates.map(([n]) => n).join(', ')} to exercise an updated_at trigger on` };
-      }),
-    );
   }
 
   if (db.functions.length) {
@@ -319,34 +272,6 @@ export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
             const elsewhere = rows.filter((r) => r.name === name).map((r) => `${r.schema}.${r.name}(${r.args})`);
             problems.push(`function ${fn} missing${elsewhere.length ? ` (found ${elsewhere.join(', ')}, not in the search path)` : ''}`);
           }
-        }
-      }),
-    );
-  }
-
-  if (db.functions.includes(USAGE_FUNCTION)) {
-    checks.push(
-      dbCheck(db, 'db_function_usage', `${USAGE_FUNCTION}(user, kind, amount) adds up, per user and kind (rolled back)`, async (query, _resolved, problems) => {
-        await query('BEGIN');
-        try {
-          await query(`SET LOCAL statement_timeout = '5s'`);
-          const user = (await query<{ id: string }>('SELECT id::text AS id FROM users ORDER BY created_at LIMIT 1')).rows[0];
-          if (!user) return { skip: `no user row to call ${USAGE_FUNCTION} for: the function was not exercised` };
-          const kind = 'perf_check';
-          const amount = async () =>
-            Number((await query<{ amount: string }>('SELECT amount::text FROM usage WHERE user_id = $1 AND kind = $2', [user.id, kind])).rows[0]?.amount ?? 0);
-          const before = await amount();
-          const call = async (n: number) => Number((await query<{ total: string }>(`SELECT ${USAGE_FUNCTION}($1, $2, $3)::text AS total`, [user.id, kind, n])).rows[0]?.total);
-          const first = await call(3);
-          if (first !== before + 3) problems.push(`${USAGE_FUNCTION}(user, '${kind}', 3) returned ${first}, expected ${before + 3}`);
-          const second = await call(2);
-          if (second !== first + 2) problems.push(`a second call with 2 returned ${second}, expected ${first + 2}`);
-          const stored = await amount();
-          if (stored !== second) problems.push(`usage holds ${stored} for (user, '${kind}'), the function returned ${second}`);
-        } catch (e) {
-          problems.push(`calling ${USAGE_FUNCTION} failed: ${(e as Error).message}`);
-        } finally {
-          await query('ROLLBACK');
         }
       }),
     );
@@ -370,7 +295,7 @@ export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
       dbCheck(db, 'db_rls_isolation', 'row-level security isolates two real users (as database.rls.role)', async (query, resolved, problems, ctx) => {
         // Policies that exist prove nothing about what they let through: without a role to read
         // as, isolation was not tested, and the check says so instead of passing.
-        if (!db.rls) return { skip: 'database.rls is not configured: set database.rls { role, table } (a non-owner role the policies bind, and a table signup fills) to prove isolation' };
+        if (!db.rls) return { skip: 'database.rls is not configured: set database.rls { role, table } (a non-owner role the policies bind, and a table whose rows each user owns; `create`: the request that makes one) to prove isolation' };
         const rls = db.rls;
         const list = present(db, resolved, problems, (t) => (t.rls ? [true] : []));
         const role = (await query<{ rolsuper: boolean; rolbypassrls: boolean }>('SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1', [rls.role])).rows[0];
@@ -379,39 +304,62 @@ export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
           return;
         }
         if (role.rolsuper || role.rolbypassrls) problems.push(`role ${rls.role} bypasses row-level security (${role.rolsuper ? 'superuser' : 'BYPASSRLS'}): it cannot prove isolation`);
-        await proveIsolation(ctx, query, db, resolved, list, problems);
+        await proveIsolation(ctx, config, query, resolved, list, problems);
       }),
     );
   }
   return checks;
 }
 
-/** The column naming a row's owner: `user_id`, or `id` on the users table itself. */
-async function ownerColumn(query: Query, info: TableInfo): Promise<string | undefined> {
-  const { rows } = await query<{ attname: string }>(`SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attname IN ('user_id', 'id') AND NOT attisdropped`, [info.oid]);
-  if (rows.some((r) => r.attname === 'user_id')) return 'user_id';
-  if (info.table === 'users' && rows.some((r) => r.attname === 'id')) return 'id';
+/** The column naming a row's owner: `rls.userColumn`, or `id` on the users table itself. */
+async function ownerColumn(query: Query, info: TableInfo, userColumn: string, usersTable: string): Promise<string | undefined> {
+  const { rows } = await query<{ attname: string }>(`SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attname IN ($2, 'id') AND NOT attisdropped`, [info.oid, userColumn]);
+  if (rows.some((r) => r.attname === userColumn)) return userColumn;
+  if ((info.table === usersTable || info.name === usersTable) && rows.some((r) => r.attname === 'id')) return 'id';
   return undefined;
 }
 
 /**
- * Two users signed up through the target's API (deterministic: `rls-a`, `rls-b` of this run), a
- * few rows each made through the API where it offers them (sample-app: a brand kit and a job;
- * anything that answers otherwise is skipped), then for every rls table where both own rows:
- * as `rls.role`, each sees all of their own rows and none of the other's; unset, neither's.
- * Tables where the users own nothing are not exercised (`isolation_tables` lists those that
- * were); `rls.table` must be one of them.
+ * Two test users made through the config's `auth` (deterministic: `rls-a`, `rls-b` of this run),
+ * each making a row with `rls.create` (as that user; an answer outside its `expect` is a
+ * problem), then for every rls table where both own rows: as `rls.role`, each sees all of their
+ * own rows and none of the other's; unset, neither's. Tables where the users own nothing are
+ * not exercised (`isolation_tables` lists those that were); `rls.table` must be one of them.
  */
-async function proveIsolation(ctx: CheckContext, query: Query, db: DatabaseExpectation, resolved: Map<string, TableInfo>, list: [string, TableExpectation, TableInfo][], problems: string[]): Promise<void> {
-  const rls = db.rls!;
-  const http = new HttpClient(ctx);
-  const users: PerfUser[] = [await signupOrLogin(ctx, http, 'rls-a'), await signupOrLogin(ctx, http, 'rls-b')];
-  for (const u of users) {
-    await http.post('/brand-kits', { name: `perf rls ${u.label}` }, { token: u.accessToken, record: false }).catch(() => undefined);
-    await http.post('/jobs', { prompt: `perf rls ${u.label}` }, { token: u.accessToken, record: false }).catch(() => undefined);
+async function proveIsolation(ctx: CheckContext, config: ResolvedConfig, query: Query, resolved: Map<string, TableInfo>, list: [string, TableExpectation, TableInfo][], problems: string[]): Promise<void> {
+  const rls = config.database.rls!;
+  const factory = new UserFactory(ctx, config);
+  const users: TestUser[] = [await factory.user('rls-a'), await factory.user('rls-b')];
+  const missingId = users.find((u) => !u.id);
+  if (missingId) {
+    problems.push(`test user ${missingId.label} has no id: set auth.userIdPath (where the signup/login answer holds the user's id), which perf compares with ${rls.userColumn}`);
+    return;
   }
-  const ids = users.map((u) => u.userId);
-  const names = new Map(users.map((u) => [u.userId, u.label]));
+  const creates = rls.create === undefined ? [] : Array.isArray(rls.create) ? rls.create : [rls.create];
+  const http = httpClientFor(ctx, config);
+  for (const u of users) {
+    const vars = templateVars(ctx, { label: u.label, email: u.email, username: u.username, password: u.password, name: u.label }, u.id);
+    for (const create of creates) {
+      let path: string;
+      let body: unknown;
+      try {
+        path = String(renderTemplate(create.path, vars));
+        body = create.body === undefined ? undefined : renderTemplate(create.body, vars);
+      } catch (e) {
+        problems.push(`database.rls.create: ${(e as Error).message}`);
+        return;
+      }
+      const res = await requestAs(http, u, create.method, path, { ...(body !== undefined ? { body } : {}), headers: create.headers });
+      try {
+        expectStatus(res, create.expect, `database.rls.create as test user ${u.label}`);
+      } catch (e) {
+        problems.push((e as Error).message);
+        return;
+      }
+    }
+  }
+  const ids = users.map((u) => u.id!);
+  const names = new Map(users.map((u) => [u.id!, u.label]));
   const tables = [...list];
   const target = resolved.get(rls.table);
   if (!target?.oid) {
@@ -422,9 +370,9 @@ async function proveIsolation(ctx: CheckContext, query: Query, db: DatabaseExpec
 
   const exercised: string[] = [];
   for (const [name, , info] of tables) {
-    const owner = await ownerColumn(query, info);
+    const owner = await ownerColumn(query, info, rls.userColumn, config.database.reconcile?.usersTable ?? 'users');
     if (!owner) {
-      if (name === rls.table) problems.push(`${name} (database.rls.table) has no user_id column to isolate on`);
+      if (name === rls.table) problems.push(`${name} (database.rls.table) has no ${rls.userColumn} column (database.rls.userColumn) to isolate on`);
       continue;
     }
     const table = quoteIdent(info.schema!, info.table!);
@@ -440,7 +388,7 @@ async function proveIsolation(ctx: CheckContext, query: Query, db: DatabaseExpec
       if (!ids.every((id) => (owned.get(id) ?? 0) > 0)) {
         if (name === rls.table) {
           problems.push(
-            `${name} (database.rls.table): the two test users own ${ids.map((id) => `${names.get(id)} ${owned.get(id) ?? 0}`).join(', ')} rows; perf needs rows of both (point rls.table at a table signup fills)`,
+            `${name} (database.rls.table): the two test users own ${ids.map((id) => `${names.get(id)} ${owned.get(id) ?? 0}`).join(', ')} rows; perf needs rows of both (${creates.length ? `database.rls.create (${creates.map((c) => `${c.method} ${c.path}`).join(', ')}) made none here: point rls.table at the table it fills` : 'set database.rls.create: the request that makes a row of it'})`,
           );
         }
         continue;

@@ -1,8 +1,12 @@
 /**
  * After load: what the load says it created must be in the database, exactly, and nothing
  * may cross users. Inputs are the k6 counters the scenarios keep (`resources_created{kind}`,
- * `resources_deleted{kind}`, summed over the load phase) and the load users, found by the
- * email pattern of scenarios/lib/auth.ts: `perf-<runId>-vu<n>@load.test`.
+ * `resources_deleted{kind}`, summed over the load phase) and the load users, found by exact
+ * match of `reconcile.identityColumn` in `reconcile.usersTable` against the identities perf gave
+ * them: `auth.identity[reconcile.identity]` for the labels `vu<n>` (what `perf-harness/k6`'s
+ * `session()` signs up, scenarios/lib/auth.ts). n runs over every VU a scenario may have:
+ * 0 (setup()) to `loadUserLabels`' bound, so a profile past --users (stress) or an
+ * open-model scenario adding VUs is covered; identities nobody used match nothing.
  *
  *   reconcile_<kind>     rows of the load users in the kind's table = created − deleted
  *                        (one missing row is a lost write; one extra is a duplicate); kinds in
@@ -14,7 +18,9 @@
  * tables without a row of a load user, isolation without `database.rls` or without two load
  * users owning rows, are `skipped` with the reason (CheckSkipped), never `passed`.
  */
-import type { DatabaseExpectation } from '../config/config-schema.ts';
+import type { ResolvedConfig } from '../config/config-schema.ts';
+import { identityOf } from '../auth/template.ts';
+import { PROFILES } from '../../scenarios/lib/profiles.ts';
 import { quoteIdent, withClient } from './pg-util.ts';
 import { CheckFailure, CheckSkipped, type Check, type CheckContext } from './types.ts';
 
@@ -23,9 +29,17 @@ export interface LoadCounters {
   deleted: Record<string, number>;
 }
 
-function loadUserPattern(runId: string): string {
-  // LIKE pattern; the run id holds only [0-9a-z-], no LIKE metacharacters.
-  return `perf-${runId.toLowerCase()}-vu%@load.test`;
+/** `vu0` … `vuN`: k6's setup() (VU 0) and every VU a scenario may run (N: 4 × the peak of the profile, at least 200). */
+export function loadUserLabels(config: Pick<ResolvedConfig, 'users' | 'load'>): string[] {
+  const peak = Math.ceil(config.users * (PROFILES[config.load.profile]?.peakFactor ?? 1));
+  const n = Math.max(200, 4 * peak);
+  return Array.from({ length: n + 1 }, (_, i) => `vu${i}`);
+}
+
+/** The identities (`reconcile.identity` of `auth.identity`) of this run's load users. */
+export function loadUserIdentities(config: Pick<ResolvedConfig, 'users' | 'load' | 'auth' | 'database'>, runId: string): string[] {
+  const which = config.database.reconcile?.identity ?? 'email';
+  return loadUserLabels(config).map((label) => identityOf(config.auth?.identity, runId, label)[which]);
 }
 
 function requireDb(ctx: CheckContext): string {
@@ -34,12 +48,15 @@ function requireDb(ctx: CheckContext): string {
   return url;
 }
 
-export function dbReconcileChecks(db: DatabaseExpectation, counters: () => LoadCounters | undefined): Check[] {
+export function dbReconcileChecks(config: ResolvedConfig, counters: () => LoadCounters | undefined): Check[] {
+  const db = config.database;
   const rc = db.reconcile;
   if (!rc) return [];
   const users = quoteIdent(rc.usersTable);
   const userCol = quoteIdent(rc.userColumn);
-  const email = quoteIdent(rc.emailColumn);
+  const identity = quoteIdent(rc.identityColumn);
+  const uid = quoteIdent(rc.userIdColumn);
+  const loadUsers = (ctx: CheckContext) => loadUserIdentities(config, ctx.runId);
 
   const countersOrFail = (): LoadCounters => {
     const c = counters();
@@ -57,8 +74,8 @@ export function dbReconcileChecks(db: DatabaseExpectation, counters: () => LoadC
       const expected = (c.created[kind] ?? 0) - (c.deleted[kind] ?? 0);
       await withClient(ctx, requireDb(ctx), async (query) => {
         const { rows } = await query<{ n: string; users: string }>(
-          `SELECT count(*)::text AS n, count(DISTINCT u.id)::text AS users FROM ${quoteIdent(table)} r JOIN ${users} u ON u.id = r.${userCol} WHERE u.${email} LIKE $1`,
-          [loadUserPattern(ctx.runId)],
+          `SELECT count(*)::text AS n, count(DISTINCT u.${uid})::text AS users FROM ${quoteIdent(table)} r JOIN ${users} u ON u.${uid} = r.${userCol} WHERE u.${identity}::text = ANY($1::text[])`,
+          [loadUsers(ctx)],
         );
         const found = Number(rows[0]!.n);
         ctx.measure(`${kind}_expected`, expected);
@@ -90,10 +107,10 @@ export function dbReconcileChecks(db: DatabaseExpectation, counters: () => LoadC
           for (const [column, parent] of Object.entries(links)) {
             const { rows } = await query<{ n: string; bad: string }>(
               `SELECT count(*)::text AS n, (count(*) FILTER (WHERE p.id IS NULL OR p.${userCol} <> c.${userCol}))::text AS bad
-                 FROM ${quoteIdent(child)} c JOIN ${users} u ON u.id = c.${userCol}
+                 FROM ${quoteIdent(child)} c JOIN ${users} u ON u.${uid} = c.${userCol}
                  LEFT JOIN ${quoteIdent(parent)} p ON p.id = c.${quoteIdent(column)}
-               WHERE u.${email} LIKE $1 AND c.${quoteIdent(column)} IS NOT NULL`,
-              [loadUserPattern(ctx.runId)],
+               WHERE u.${identity}::text = ANY($1::text[]) AND c.${quoteIdent(column)} IS NOT NULL`,
+              [loadUsers(ctx)],
             );
             checked[`${child}.${column}`] = Number(rows[0]!.n);
             const bad = Number(rows[0]!.bad);
@@ -117,10 +134,10 @@ export function dbReconcileChecks(db: DatabaseExpectation, counters: () => LoadC
       const rls = db.rls;
       if (!rls) throw new CheckSkipped('database.rls is not configured: set database.rls { role, table } to prove that one load user sees none of another’s rows');
       await withClient(ctx, requireDb(ctx), async (query) => {
-        const { rows: loadUsers } = await query<{ id: string }>(`SELECT id::text FROM ${users} WHERE ${email} LIKE $1 ORDER BY ${email} LIMIT 2`, [loadUserPattern(ctx.runId)]);
+        const { rows: found } = await query<{ id: string }>(`SELECT ${uid}::text AS id FROM ${users} WHERE ${identity}::text = ANY($1::text[]) ORDER BY ${identity} LIMIT 2`, [loadUsers(ctx)]);
         // Too few load users, or none owning rows, is nothing to test (a lost write fails reconcile_<kind>).
-        if (loadUsers.length < 2) throw new CheckSkipped(`found ${loadUsers.length} load user(s) of this run; isolation needs two (run the load with --users 2 or more)`);
-        const [a, b] = [loadUsers[0]!.id, loadUsers[1]!.id];
+        if (found.length < 2) throw new CheckSkipped(`found ${found.length} load user(s) of this run in ${rc.usersTable}.${rc.identityColumn}; isolation needs two (run the load with --users 2 or more)`);
+        const [a, b] = [found[0]!.id, found[1]!.id];
         // Test every resource table with RLS on where user B owns rows: as A, none may show.
         let tested = 0;
         const leaks: string[] = [];

@@ -20,7 +20,11 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BrowserContext, Page, Response } from 'playwright-core';
+import type { TestUser } from '../api/types.ts';
+import { authHeadersFor } from '../auth/users.ts';
+import { cookiesFor } from '../auth/credentials.ts';
 import { acquireBrowser } from '../clients/browser.ts';
+import type { FrontendSignIn } from '../config/config-schema.ts';
 import { redactZipFile } from './frontend-artifacts.ts';
 import { CheckFailure, type CheckContext } from './types.ts';
 
@@ -133,10 +137,9 @@ export class BrowserSession {
     });
   }
 
-  /** Signs the browser in with an API access token, in the cookie the pages read it from. */
-  async signIn(accessToken: string, cookieName: string): Promise<void> {
-    this.ctx.redactor.addSecret(accessToken);
-    await this.context.addCookies([{ name: cookieName, value: accessToken, url: this.baseUrl, sameSite: 'Lax' }]);
+  /** Signs `user` in to the pages without the form, as `frontend.signIn` says (see `signInBrowser`). */
+  async signIn(user: TestUser, how: FrontendSignIn | undefined): Promise<void> {
+    await signInBrowser(this.ctx, how, this.context, this.baseUrl, user);
   }
 
   /** First contentful paint, DOMContentLoaded and load of the current document (after `load`). */
@@ -144,6 +147,51 @@ export class BrowserSession {
     const t = (await this.page.evaluate(`(${TIMINGS_SCRIPT})(${FCP_WAIT_MS})`)) as { fcp?: number; domContentLoaded?: number; load?: number };
     const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10);
     return { fcp: round(t.fcp), domContentLoaded: round(t.domContentLoaded), load: round(t.load) };
+  }
+}
+
+/**
+ * Hands a test user's session to a browser context, before any page loads:
+ * - `cookie`: the user's token (bearer token or API key) in the named cookie of the front end;
+ * - `localStorage`: the token under the named key, set by an init script before the page's own;
+ * - `header`: the user's credential headers (`authHeadersFor`) on every request of the context;
+ * - `session`: the user's cookie jar (a cookie-session service), for the API's and the front end's URLs.
+ * Fails (CheckFailure) naming `frontend.signIn` when it is absent or does not fit the user.
+ */
+export async function signInBrowser(ctx: CheckContext, how: FrontendSignIn | undefined, context: BrowserContext, frontendUrl: string, user: TestUser): Promise<void> {
+  if (!how) throw new CheckFailure('no `frontend.signIn` in the config: perf cannot sign a test user in to the pages. Say how a signed-in browser carries the user: { via: "cookie", name }, { via: "localStorage", key }, { via: "header" } or { via: "session" } (docs/auth.md)');
+  const token = (): string => {
+    if (!user.token) throw new CheckFailure(`frontend.signIn via "${how.via}" needs the user's token, and test user ${user.label} has none (a cookie-session service uses via: "session")`);
+    ctx.redactor.addSecret(user.token);
+    return user.token;
+  };
+  switch (how.via) {
+    case 'cookie':
+      await context.addCookies([{ name: how.name, value: token(), url: frontendUrl, sameSite: 'Lax' }]);
+      return;
+    case 'localStorage':
+      await context.addInitScript({ content: `try { window.localStorage.setItem(${JSON.stringify(how.key)}, ${JSON.stringify(token())}); } catch (e) {}` });
+      return;
+    case 'header': {
+      const headers = authHeadersFor(user, 'GET', ctx.target.baseUrl);
+      if (!Object.keys(headers).length) throw new CheckFailure(`frontend.signIn via "header": test user ${user.label} has no credential header (auth.credential)`);
+      for (const v of Object.values(headers)) ctx.redactor.addSecret(v);
+      await context.setExtraHTTPHeaders(headers);
+      return;
+    }
+    case 'session': {
+      const seen = new Set<string>();
+      const cookies = [...new Set([ctx.target.baseUrl, frontendUrl])].flatMap((u) => cookiesFor(user, u)).filter((c) => {
+        const key = `${c.domain}|${c.path}|${c.name}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+      if (!cookies.length) throw new CheckFailure(`frontend.signIn via "session": test user ${user.label} has no session cookie (it needs auth.credential type "cookie")`);
+      for (const c of cookies) ctx.redactor.addSecret(c.value);
+      await context.addCookies(cookies);
+      return;
+    }
   }
 }
 

@@ -8,19 +8,21 @@
  *                    and requests matching `frontend.ignoreRequests`, which are noted instead);
  *                    FCP, DOMContentLoaded and load are measured (`fcp_ms`, ...) and checked
  *                    against the page's `frontend.budgets`. Dashboard pages are loaded signed in:
- *                    a perf test user signs in through the API and its access token goes in the
- *                    `frontend.tokenCookie` cookie; ending anywhere else than the page fails.
+ *                    a test user made through `auth` is handed to the browser as
+ *                    `frontend.signIn` says (cookie, localStorage, header or session); without
+ *                    `frontend.signIn` the check fails saying so; ending anywhere else than the
+ *                    page fails.
  *   redirect_<name>  (dashboard pages) signed out, the page ends on `frontend.loginPath`
  *
  * Budgets are judged on the check's one navigation (a fresh context, shared browser): they
  * catch a page that got slow, not a few milliseconds of drift; a metric the browser did not
  * report fails its budget rather than passing it unmeasured.
  */
-import type { FrontendBudget, FrontendConfig, FrontendPage, ResolvedConfig } from '../config/config-schema.ts';
+import type { FrontendBudget, FrontendConfig, FrontendPage, FrontendSignIn, ResolvedConfig } from '../config/config-schema.ts';
 import { urlMatcher, type UrlMatcher } from './frontend-ignore.ts';
 import { withBrowser, type BrowserSession, type PageTimings } from './frontend-session.ts';
 import { CheckFailure, type Check, type CheckContext } from './types.ts';
-import { sharedUser } from './users.ts';
+import { sharedUser } from '../auth/users.ts';
 
 /** How long the expected elements of a page may take to become visible (all waited for at once). */
 const ELEMENT_WAIT_MS = 3_000;
@@ -37,7 +39,7 @@ export function frontendSmokeChecks(config: ResolvedConfig): Check[] {
       description: `${page.path}${page.kind === 'dashboard' ? ' (signed in)' : ''}: ${page.status}, ${describeExpectations(page)}, no console errors or failed requests${
         budgets.length ? `, ${budgets.map((b) => `${b.metric} ≤ ${b.limitMs} ms`).join(', ')}` : ''
       }`,
-      run: (ctx) => pageLoads(ctx, f, page, budgets, ignored),
+      run: (ctx) => pageLoads(ctx, config, page, budgets, ignored),
     };
     if (page.kind !== 'dashboard') return [load];
     return [
@@ -51,6 +53,13 @@ export function frontendSmokeChecks(config: ResolvedConfig): Check[] {
   });
 }
 
+function describeSignIn(how: FrontendSignIn | undefined): string {
+  if (!how) return 'none';
+  if (how.via === 'cookie') return `the token in cookie ${how.name}`;
+  if (how.via === 'localStorage') return `the token in localStorage ${how.key}`;
+  return how.via === 'header' ? 'credential headers' : 'the session cookies';
+}
+
 function describeExpectations(page: FrontendPage): string {
   const items = [...page.testIds.map((t) => `[data-testid=${t}]`), ...page.selectors, ...(page.kind === 'auth' ? ['a form'] : [])];
   return items.length ? `shows ${items.join(', ')}` : 'renders';
@@ -60,12 +69,14 @@ function pathOf(p: string): string {
   return new URL(p, 'http://x').pathname;
 }
 
-async function pageLoads(ctx: CheckContext, f: FrontendConfig, spec: FrontendPage, budgets: FrontendBudget[], ignored: UrlMatcher): Promise<void> {
+async function pageLoads(ctx: CheckContext, config: ResolvedConfig, spec: FrontendPage, budgets: FrontendBudget[], ignored: UrlMatcher): Promise<void> {
+  const how = config.frontend.signIn;
+  // Before the browser: a config that cannot sign in fails at once, naming what to add.
+  if (spec.kind === 'dashboard' && !how) {
+    throw new CheckFailure(`${spec.path} is a dashboard page, loaded signed in, and the config has no \`frontend.signIn\`: say how a signed-in browser carries a test user ({ via: "cookie", name }, "localStorage", "header" or "session"; docs/auth.md)`);
+  }
   await withBrowser(ctx, `page_${spec.name}`, async (s) => {
-    if (spec.kind === 'dashboard') {
-      const user = await sharedUser(ctx, 'frontend');
-      await s.signIn(user.accessToken, f.tokenCookie);
-    }
+    if (spec.kind === 'dashboard') await s.signIn(await sharedUser(ctx, config, 'frontend'), how);
     const res = await s.open(spec.path);
     const problems: string[] = [];
     const status = res?.status();
@@ -73,7 +84,7 @@ async function pageLoads(ctx: CheckContext, f: FrontendConfig, spec: FrontendPag
     if (requestId) ctx.record({ kind: 'note', message: `document ${spec.path}: HTTP ${status}, x-request-id ${requestId}` });
     if (status !== spec.status) problems.push(`answered ${status ?? 'nothing'}, expected ${spec.status}`);
     if (spec.kind === 'dashboard' && s.pathname !== pathOf(spec.path)) {
-      problems.push(`signed in, it still ended on ${s.pathname}: the session in cookie ${f.tokenCookie} was not accepted`);
+      problems.push(`signed in, it still ended on ${s.pathname}: the session handed over as frontend.signIn says (${describeSignIn(how)}) was not accepted`);
     }
 
     const missing = await notVisible(s, spec);

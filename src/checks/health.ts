@@ -1,60 +1,78 @@
 /**
- * The health phase: is every part of the target alive before anything else runs?
+ * The health phase: is every part of the target alive before anything else runs? What "alive"
+ * means is the user's config (`health`, src/config/schema-health.ts); nothing here knows the
+ * shape of any service's status body.
  *
- *   api_health     GET <health.path>: 200, `status` ok, `version`, a recent `timestamp`, and
- *                  every dependency of `health.dependencies` reported up
- *   redis_health   with `target.redisUrl`: PING, SET/GET of a unique key, a list push/pop (keys
- *                  removed); without it: the health endpoint's `redis` dependency is up
- *   db_health      with `target.databaseUrl`: connect, SELECT 1, every table of
- *                  `database.tables` exists, a small pool answers concurrent queries; without
- *                  it: the health endpoint's `database` dependency is up
+ *   api_health     GET <health.path>: answers <health.status>, and every `health.expect`
+ *                  assertion holds on its JSON body (each failed one is listed: path, expected, found)
+ *   redis_health   only when the target has a Redis URL (`target.redisUrl`, or `sampleApp.redisUrl`
+ *                  for the bundled app): PING, SET/GET of a unique key, a list push/pop (keys removed)
+ *   db_health      only when the target has a database URL (`target.databaseUrl`; the bundled app
+ *                  always has one): connect, SELECT 1, every table of `database.tables` exists, a
+ *                  small pool answers concurrent queries
  *   <name>_health  one per `health.urls` entry (storage, CDN, ...): 2xx
  *
- * redis_health and db_health say which way they ran in their `mode` measurement (`direct`, or
- * `health-endpoint (...)` with a note why), so a report never claims a probe that did not happen.
+ * Without a Redis or database URL, redis_health / db_health are not in the phase at all (so
+ * `perf list` does not show them): perf probes only what it was told about, and never guesses a
+ * dependency from the status body. A dependency the service reports itself is an assertion
+ * (`{ path: 'deps.redis', equals: 'up' }`).
  */
+import { isDeepStrictEqual } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { ResolvedConfig } from '../config/config-schema.ts';
-import { HttpClient, failWith, json, type HttpResponse } from '../clients/http-client.ts';
+import { parseDurationMs } from '../cli/flags.ts';
+import type { HealthAssertion, ResolvedConfig } from '../config/config-schema.ts';
+import { HttpClient, failWith } from '../clients/http-client.ts';
+import { getPath } from '../shared/agent-protocol.ts';
 import { sqlEvidence, withClient } from './pg-util.ts';
 import { CheckFailure, type Check, type CheckContext } from './types.ts';
 
-/** A `timestamp` further than this from our clock is stale (or the target's clock is wrong). */
-export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 const POOL_QUERIES = 8;
 const POOL_SIZE = 4;
+/** A number below this is an epoch in seconds (1e11 s is the year 5138; 1e11 ms is 1973). */
+const EPOCH_SECONDS_BELOW = 1e11;
 
-const UP = new Set(['ok', 'up', 'healthy', 'pass', 'passed', 'green', 'available']);
-
-interface HealthBody {
-  status?: unknown;
-  version?: unknown;
-  timestamp?: unknown;
-  dependencies?: Record<string, unknown>;
-  checks?: Record<string, unknown>;
-  [k: string]: unknown;
+/**
+ * Which stores perf probes directly, and the option that named each: decided from the config
+ * alone (before the target starts), so `perf list` and the run show the same checks.
+ */
+export function directProbes(config: ResolvedConfig): { redis?: string; database?: string } {
+  if (config.target === 'sample-app') {
+    // The bundled app always has a database (its embedded one unless sampleApp.databaseUrl),
+    // and Redis only when given one (else its state is in-process).
+    return { database: config.sampleApp.databaseUrl ? 'sampleApp.databaseUrl' : "target: 'sample-app' (its embedded database)", ...(config.sampleApp.redisUrl ? { redis: 'sampleApp.redisUrl' } : {}) };
+  }
+  return {
+    ...(config.target.redisUrl ? { redis: 'target.redisUrl' } : {}),
+    ...(config.target.databaseUrl ? { database: 'target.databaseUrl' } : {}),
+  };
 }
 
 export function healthChecks(config: ResolvedConfig): Check[] {
+  const h = config.health;
+  const probes = directProbes(config);
   const checks: Check[] = [
     {
       name: 'api_health',
-      description: `GET ${config.health.path}: 200, status, version, recent timestamp, dependencies up (${config.health.dependencies.join(', ') || 'none'})`,
+      description: `GET ${h.path}: ${h.status}${h.expect.length ? `, ${h.expect.length} assertion(s) on the body` : ''}`,
       run: (ctx) => apiHealth(ctx, config),
     },
-    {
-      name: 'redis_health',
-      description: 'Redis: PING, SET/GET of a unique key, list push/pop (or the health endpoint says redis is up)',
-      run: (ctx) => redisHealth(ctx, config),
-    },
-    {
-      name: 'db_health',
-      description: 'PostgreSQL: connect, SELECT 1, expected tables exist, a pool answers concurrent queries',
-      run: (ctx) => dbHealth(ctx, config),
-    },
   ];
-  for (const [name, url] of Object.entries(config.health.urls)) {
+  if (probes.redis) {
+    checks.push({
+      name: 'redis_health',
+      description: `Redis (${probes.redis}): PING, SET/GET of a unique key, list push/pop`,
+      run: (ctx) => redisHealth(ctx),
+    });
+  }
+  if (probes.database) {
+    checks.push({
+      name: 'db_health',
+      description: `PostgreSQL (${probes.database}): connect, SELECT 1, expected tables exist, a pool answers concurrent queries`,
+      run: (ctx) => dbHealth(ctx, config),
+    });
+  }
+  for (const [name, url] of Object.entries(h.urls)) {
     checks.push({
       name: `${name}_health`,
       description: `GET ${url}: 2xx`,
@@ -67,59 +85,108 @@ export function healthChecks(config: ResolvedConfig): Check[] {
   return checks;
 }
 
-async function getHealth(ctx: CheckContext, config: ResolvedConfig): Promise<{ res: HttpResponse; body: HealthBody }> {
-  const res = await new HttpClient(ctx).get(config.health.path);
-  const body = json<HealthBody>(res, 'health endpoint');
-  return { res, body };
-}
-
-/** The reported status of one dependency, wherever the endpoint puts it. */
-function dependencyStatus(body: HealthBody, name: string): { found: boolean; up: boolean; detail: string } {
-  const raw = body.dependencies?.[name] ?? body.checks?.[name] ?? body[name];
-  if (raw === undefined) return { found: false, up: false, detail: 'not reported' };
-  const status = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).status : raw;
-  const up = status === true || (typeof status === 'string' && UP.has(status.toLowerCase()));
-  const error = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).error : undefined;
-  return { found: true, up, detail: `${JSON.stringify(status)}${typeof error === 'string' ? ` (${error})` : ''}` };
-}
-
 async function apiHealth(ctx: CheckContext, config: ResolvedConfig): Promise<void> {
-  const { res, body } = await getHealth(ctx, config);
-  const problems: string[] = [];
-  if (res.status !== 200) problems.push(`answered ${res.status}, expected 200`);
-  if (typeof body.status !== 'string' || !UP.has(body.status.toLowerCase())) problems.push(`status is ${JSON.stringify(body.status)}, expected "ok"`);
-  if (typeof body.version !== 'string' || body.version === '') problems.push(`version is ${JSON.stringify(body.version)}, expected a non-empty string`);
-  const ts = typeof body.timestamp === 'string' || typeof body.timestamp === 'number' ? new Date(body.timestamp).getTime() : Number.NaN;
-  if (Number.isNaN(ts)) problems.push(`timestamp is ${JSON.stringify(body.timestamp)}, expected an ISO date`);
-  else {
-    const skew = Math.abs(Date.now() - ts);
-    ctx.measure('timestamp_skew_ms', skew);
-    if (skew > MAX_CLOCK_SKEW_MS) problems.push(`timestamp ${String(body.timestamp)} is ${Math.round(skew / 1000)} s away from now (stale, or the clocks disagree)`);
-  }
-  for (const name of config.health.dependencies) {
-    const dep = dependencyStatus(body, name);
-    if (!dep.found) problems.push(`dependency ${name} is not reported`);
-    else if (!dep.up) problems.push(`dependency ${name} is down: status ${dep.detail}`);
-  }
+  const { path, status, expect } = config.health;
+  const res = await new HttpClient(ctx).get(path, { headers: { accept: expect.length ? 'application/json' : '*/*' } });
   ctx.measure('response_ms', res.durationMs);
+  const problems: string[] = [];
+  if (res.status !== status) problems.push(`answered ${res.status}, expected ${status}`);
+  if (expect.length) {
+    let body: unknown;
+    let parsed = true;
+    try {
+      body = JSON.parse(res.text);
+    } catch {
+      parsed = false;
+      const text = res.exchange.responseBody?.trim() ?? '';
+      problems.push(`the body is not JSON, so none of the ${expect.length} assertion(s) could hold${text ? `: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}` : ''}`);
+    }
+    if (parsed) {
+      const now = Date.now();
+      const results = expect.map((a) => evaluate(a, getPath(body, a.path), now));
+      for (const r of results) if (r.skewMs !== undefined) ctx.measure(`clock_skew_ms.${r.path}`, r.skewMs);
+      ctx.record({ kind: 'note', message: `${results.filter((r) => r.failures.length === 0).length} of ${results.length} health assertion(s) held`, data: results.map((r) => ({ assertion: r.label, found: r.found, ok: r.failures.length === 0 })) });
+      const failed = results.filter((r) => r.failures.length);
+      if (failed.length) {
+        problems.push(`${failed.length} of ${results.length} assertion(s) failed: ${failed.map((r) => `${r.label}: ${r.failures.join(', and ')}`).join('; ')}`);
+      }
+    }
+  }
   if (problems.length) throw failWith(res, `health endpoint: ${problems.join('; ')}`);
 }
 
-/** Asserts the health endpoint reports `name` up: the fallback when perf cannot reach it directly. */
-async function dependencyViaEndpoint(ctx: CheckContext, config: ResolvedConfig, name: string, why: string): Promise<void> {
-  ctx.record({ kind: 'note', message: `${name}: ${why}; checking what ${config.health.path} reports instead` });
-  const { res, body } = await getHealth(ctx, config);
-  const dep = dependencyStatus(body, name);
-  if (!dep.found) throw failWith(res, `${why}, and ${config.health.path} does not report a "${name}" dependency`);
-  if (!dep.up) throw failWith(res, `${config.health.path} reports ${name} down: status ${dep.detail}`);
-  const mode = (body.dependencies?.[name] as Record<string, unknown> | undefined)?.mode;
-  ctx.measure('mode', `health-endpoint${typeof mode === 'string' ? ` (${name} mode: ${mode})` : ''}`);
+interface AssertionResult {
+  path: string;
+  /** The assertion's `description`, or its path. */
+  label: string;
+  /** The value found, as short JSON (`(absent)` when the path is missing). */
+  found: string;
+  /** One entry per operator that did not hold: "expected X, found Y". */
+  failures: string[];
+  /** freshWithin: perf's clock minus the timestamp (ms; positive = in the past). */
+  skewMs?: number;
 }
 
-async function redisHealth(ctx: CheckContext, config: ResolvedConfig): Promise<void> {
+/** Every operator of one assertion on the value at its path; each failure says expected and found. */
+export function evaluate(a: HealthAssertion, value: unknown, now = Date.now()): AssertionResult {
+  const found = show(value);
+  const failures: string[] = [];
+  const fail = (expected: string, foundText = found) => failures.push(`expected ${expected}, found ${foundText}`);
+  let skewMs: number | undefined;
+  if (a.equals !== undefined && !isDeepStrictEqual(value, a.equals)) fail(show(a.equals));
+  if (a.oneOf !== undefined && !a.oneOf.some((v) => isDeepStrictEqual(value, v))) fail(`one of ${show(a.oneOf)}`);
+  if (a.nonEmpty && (value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0))) fail('a non-empty value');
+  if (a.exists === true && value === undefined) fail('the path to exist');
+  if (a.exists === false && value !== undefined) fail('the path to be absent');
+  if (a.matches !== undefined && (typeof value !== 'string' || !new RegExp(a.matches).test(value))) fail(`a string matching /${a.matches}/`);
+  if (a.freshWithin !== undefined) {
+    const within = parseDurationMs(a.freshWithin, `health.expect "${a.path}" freshWithin`);
+    const at = timestampMs(value);
+    if (at === undefined) fail(`a timestamp (ISO string, or epoch ms/s) within ${a.freshWithin} of perf's clock`);
+    else {
+      skewMs = now - at;
+      if (Math.abs(skewMs) > within) {
+        fail(`a timestamp within ${a.freshWithin} of perf's clock`, `${found} (${new Date(at).toISOString()}, ${describeSkew(skewMs)}: stale, or the clocks disagree)`);
+      }
+    }
+  }
+  if (a.min !== undefined || a.max !== undefined) {
+    const bounds = a.min !== undefined && a.max !== undefined ? `between ${a.min} and ${a.max}` : a.min !== undefined ? `at least ${a.min}` : `at most ${a.max}`;
+    if (typeof value !== 'number' || !Number.isFinite(value) || (a.min !== undefined && value < a.min) || (a.max !== undefined && value > a.max)) fail(`a number ${bounds}`);
+  }
+  return { path: a.path, label: a.description ? `${a.description} (${a.path})` : a.path, found, failures, ...(skewMs !== undefined ? { skewMs } : {}) };
+}
+
+/** An ISO (or other Date-parsable) string, or an epoch number: ms, or seconds below 1e11. */
+function timestampMs(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value < EPOCH_SECONDS_BELOW ? value * 1000 : value;
+  if (typeof value === 'string' && value.trim() !== '') {
+    const t = Date.parse(value);
+    return Number.isNaN(t) ? undefined : t;
+  }
+  return undefined;
+}
+
+function describeSkew(skewMs: number): string {
+  const s = Math.abs(skewMs) / 1000;
+  const amount = s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172_800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86_400)} d`;
+  return `${amount} ${skewMs >= 0 ? 'in the past' : 'in the future'}`;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return '(absent)';
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > 120 ? `${s.slice(0, 120)}…` : s;
+}
+
+/** A probe the config asked for whose URL the started target did not report: a failure, not a pass. */
+function missingUrl(what: string, option: string): CheckFailure {
+  return new CheckFailure(`the config names a ${what} (${option}) but the resolved target has no ${what} URL`);
+}
+
+async function redisHealth(ctx: CheckContext): Promise<void> {
   const url = ctx.target.redisUrl;
-  if (!url) return dependencyViaEndpoint(ctx, config, 'redis', 'no Redis URL configured (target.redisUrl)');
-  ctx.measure('mode', 'direct');
+  if (!url) throw missingUrl('Redis', 'target.redisUrl');
   // The correlation id names the connection (CLIENT LIST shows it) and the test keys.
   const correlationId = ctx.correlationId();
   const key = `perf:${ctx.runId}:health:${correlationId}`;
@@ -179,8 +246,7 @@ async function redisHealth(ctx: CheckContext, config: ResolvedConfig): Promise<v
 
 async function dbHealth(ctx: CheckContext, config: ResolvedConfig): Promise<void> {
   const url = ctx.target.databaseUrl;
-  if (!url) return dependencyViaEndpoint(ctx, config, 'database', 'no database URL configured (target.databaseUrl)');
-  ctx.measure('mode', 'direct');
+  if (!url) throw missingUrl('database', 'target.databaseUrl');
   await withClient(ctx, url, async (query, { correlationId }) => {
     const one = await query<{ one: number }>('SELECT 1 AS one');
     if (one.rows[0]?.one !== 1) throw new CheckFailure(`SELECT 1 returned ${JSON.stringify(one.rows)} (correlation id ${correlationId})`);

@@ -80,7 +80,7 @@ program
         import('../target/sample-app-target.ts'),
       ]);
     const cwd = process.cwd();
-    const { config, hash } = await resolveConfig({
+    const { config, hash, file } = await resolveConfig({
       cwd,
       configFile: flags.config,
       flagLayers: flagLayer({
@@ -103,7 +103,9 @@ program
     const stop = installSignalHandlers(controller);
     try {
       const { verdict } = await executeRun({
-        projectDir: cwd,
+        // The project is the config file's folder (like Playwright's testDir): its flows, browser
+        // flows, scenarios, services and run folders are found from there, wherever perf is started.
+        projectDir: file ? path.dirname(file) : cwd,
         config,
         configHash: hash,
         phases,
@@ -125,13 +127,15 @@ program
   .description('list the phases (with their policy) and the checks of each')
   .option('-c, --config <file>', 'config file (default: perf.config.ts if present)')
   .action(async (flags: { config?: string }) => {
-    const [{ resolveConfig }, { PHASE_ORDER, checkPhase, DEFAULT_POLICIES }, { loadCheckFactories }, { formatMs }] = await Promise.all([
+    const [{ resolveConfig }, { PHASE_ORDER, checkPhase, DEFAULT_POLICIES }, { loadCheckFactories }, { formatMs }, { listLine }] = await Promise.all([
       import('../config/config.ts'),
       import('../run/phases.ts'),
       import('../run/registry.ts'),
       import('./progress.ts'),
+      import('../flows/checks.ts'),
     ]);
-    const { config } = await resolveConfig({ cwd: process.cwd(), configFile: flags.config });
+    const { config, file } = await resolveConfig({ cwd: process.cwd(), configFile: flags.config });
+    const projectDir = file ? path.dirname(file) : process.cwd();
     const factories = await loadCheckFactories();
     for (const name of PHASE_ORDER) {
       const factory = factories[name];
@@ -145,11 +149,13 @@ program
         process.stdout.write(`${name}  [not available in this version]\n`);
         continue;
       }
-      const p = checkPhase(name, config, factory(config));
+      // The same project folder as a run (flows.dir and browserFlows.dir are relative to it).
+      const p = checkPhase(name, config, await factory(config, { projectDir, listing: true }));
+      const disabled = new Set(config.phases[name]?.disable ?? []);
       process.stdout.write(
         `${name}  (${p.parallel ? 'parallel' : 'sequential'}, ${p.blocking ? 'blocking' : 'not blocking'}, ${formatMs(p.timeoutMs)} timeout, ${p.retries} retries)${enabled ? '' : '  [disabled]'}\n`,
       );
-      for (const c of p.checks) process.stdout.write(`  ${c.name}${c.description ? `  ${c.description}` : ''}\n`);
+      for (const c of p.checks) process.stdout.write(`  ${listLine(c, disabled.has(c.name) ? name : undefined)}\n`);
     }
   });
 

@@ -2,7 +2,8 @@
  * The HTTP client every Node-side check uses (over the global `fetch`).
  *
  * Contract:
- * - every request carries `X-Request-Id: ctx.correlationId()`, so a failure in the report can
+ * - every request carries `X-Request-Id: ctx.correlationId()` (or the header the constructor's
+ *   `correlationHeader` names: config `http.correlationHeader`), so a failure in the report can
  *   be found in the target's logs;
  * - every exchange becomes an `HttpExchange` (method, URL, headers, bodies, status, timings,
  *   error), redacted through `ctx.redactor` *before* the body is truncated (a cut secret could
@@ -39,6 +40,8 @@ export interface HttpResponse {
   path: string;
   status: number;
   headers: Record<string, string>;
+  /** Every `Set-Cookie` line of the answer, one each (`headers` keeps only one of several). */
+  setCookie: string[];
   /** The whole body as text (evidence keeps a redacted, truncated copy). */
   text: string;
   correlationId: string;
@@ -53,11 +56,16 @@ export interface HttpResponse {
 export class HttpClient {
   readonly baseUrl: string;
 
+  /** The request header carrying the correlation id (config `http.correlationHeader`). */
+  readonly correlationHeader: string;
+
   constructor(
     readonly ctx: CheckContext,
     baseUrl: string = ctx.target.baseUrl,
+    opts: { correlationHeader?: string } = {},
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.correlationHeader = (opts.correlationHeader ?? 'X-Request-Id').toLowerCase();
   }
 
   get(path: string, opts?: RequestOptions): Promise<HttpResponse> {
@@ -83,7 +91,7 @@ export class HttpClient {
     const correlationId = ctx.correlationId();
     const headers: Record<string, string> = { accept: 'application/json' };
     for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
-    headers['x-request-id'] = correlationId;
+    headers[this.correlationHeader] = correlationId;
     if (opts.token !== undefined) {
       ctx.redactor.addSecret(opts.token);
       headers.authorization = `Bearer ${opts.token}`;
@@ -103,6 +111,7 @@ export class HttpClient {
     let ttfbMs: number | undefined;
     let status: number | undefined;
     let responseHeaders: Record<string, string> | undefined;
+    let setCookie: string[] = [];
     let text = '';
     let error: string | undefined;
     try {
@@ -110,6 +119,7 @@ export class HttpClient {
       ttfbMs = performance.now() - t0;
       status = res.status;
       responseHeaders = Object.fromEntries(res.headers);
+      setCookie = res.headers.getSetCookie();
       text = await res.text();
     } catch (e) {
       error = describeFetchError(e, signal, ctx.signal);
@@ -142,6 +152,7 @@ export class HttpClient {
       path: pathOf(path),
       status: status!,
       headers: responseHeaders!,
+      setCookie,
       text,
       correlationId,
       durationMs: round(durationMs),

@@ -25,11 +25,19 @@ export interface WsConnectOptions {
   tokenIn?: 'query' | 'header';
   /** Handshake deadline (default 5 s). */
   timeoutMs?: number;
+  /** More handshake headers (a credential header, cookies); register secrets in them first. */
+  headers?: Record<string, string>;
+  /** Subprotocols offered on the handshake. */
+  protocols?: string[];
+  /** The header carrying the correlation id (default `X-Request-Id`; config `http.correlationHeader`). */
+  correlationHeader?: string;
 }
 
 /** A message as received: parsed JSON (or the raw text), with its arrival time. */
 export interface WsMessage {
   data: any;
+  /** The frame as received. */
+  text: string;
   /** `performance.now()` at arrival. */
   at: number;
 }
@@ -66,7 +74,7 @@ export class WsConnection {
       } catch {
         // Not JSON: kept as text; checks that expect JSON say so.
       }
-      this.messages.push({ data, at: performance.now() });
+      this.messages.push({ data, text, at: performance.now() });
       this.#wake();
     });
     socket.on('close', (code, reason) => {
@@ -83,7 +91,9 @@ export class WsConnection {
   static async tryConnect(ctx: CheckContext, url: string, opts: WsConnectOptions = {}): Promise<TryConnectResult> {
     const correlationId = ctx.correlationId();
     const u = new URL(url);
-    const headers: Record<string, string> = { 'x-request-id': correlationId };
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
+    headers[(opts.correlationHeader ?? 'X-Request-Id').toLowerCase()] = correlationId;
     if (opts.token !== undefined) {
       ctx.redactor.addSecret(opts.token);
       if (opts.tokenIn === 'header') headers.authorization = `Bearer ${opts.token}`;
@@ -93,7 +103,7 @@ export class WsConnection {
     const evidence: WsEvidence = { kind: 'ws', url: ctx.redactor.redactString(u.toString()), correlationId, frames: [] };
     ctx.record(evidence);
 
-    const socket = new WebSocket(u, { headers, handshakeTimeout: opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
+    const socket = new WebSocket(u, opts.protocols ?? [], { headers, handshakeTimeout: opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
     return new Promise<TryConnectResult>((resolve) => {
       let settled = false;
       const settle = (r: TryConnectResult) => {
@@ -194,7 +204,7 @@ export class WsConnection {
     clearTimeout(timer);
   }
 
-  /** Message types received so far, for failure messages: `session, agent_started, ...`. */
+  /** Message types received so far, for failure messages: `hello, started, ...`. */
   types(from = 0): string {
     return this.messages
       .slice(from)

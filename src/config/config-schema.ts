@@ -3,7 +3,7 @@ import { PROFILE_NAMES } from '../../scenarios/lib/profiles.ts';
 import { parseDurationMs } from '../cli/flags.ts';
 import { influxUrlProblem } from '../influx/influx-schema.ts';
 import { agentSchema } from './schema-agent.ts';
-import { authSchema } from './schema-auth.ts';
+import { authRequestSchema, authSchema } from './schema-auth.ts';
 import { healthSchema } from './schema-health.ts';
 import { serviceSchema } from './schema-services.ts';
 
@@ -82,18 +82,19 @@ export const endpointSchema = z
     name: z.string().regex(/^[a-z0-9_]+$/, 'must be snake_case (it names the check)'),
     method: httpMethod,
     path: z.string().startsWith('/', 'must start with /'),
-    /** Protected endpoints must answer 401 without a token. */
+    /** Protected endpoints must answer `expect.unauthenticated` (default `smoke.unauthenticatedStatus`, 401) without a credential. */
     auth: z.boolean().default(true),
     /** Endpoints taking a JSON body must answer 422 to an empty one. */
     body: z.boolean().default(false),
     expect: z
       .object({
-        unauthenticated: z.number().int().min(100).max(599).default(401),
+        /** Absent: `smoke.unauthenticatedStatus`. */
+        unauthenticated: z.number().int().min(100).max(599).optional(),
         emptyBody: z.number().int().min(100).max(599).default(422),
         unknownId: z.number().int().min(100).max(599).default(404),
       })
       .strict()
-      .default({ unauthenticated: 401, emptyBody: 422, unknownId: 404 }),
+      .default({ emptyBody: 422, unknownId: 404 }),
   })
   .strict();
 
@@ -152,8 +153,16 @@ export const databaseSchema = z
         role: z.string(),
         /** The setting the policies read the current user from. */
         setting: z.string().default('app.user_id'),
-        /** A table whose rows must be isolated per user (each has a `user_id`). */
+        /** A table whose rows must be isolated per user (each has a `userColumn`). */
         table: z.string(),
+        /** The column of `table` (and of the other `rls: true` tables) naming a row's owner. */
+        userColumn: z.string().default('user_id'),
+        /**
+         * A request (or a list, made in order) templated like `auth`'s (`{{label}}`, `{{email}}`, `{{id}}`,
+         * ...) that perf makes as each of two test users, so each owns a row of `table` (and of other
+         * `rls: true` tables). Absent: the rows signup itself makes are used.
+         */
+        create: z.union([authRequestSchema, z.array(authRequestSchema).min(1)]).optional(),
       })
       .strict()
       .optional(),
@@ -330,9 +339,19 @@ export const configSchema = z
       .object({
         endpoints: z.array(endpointSchema).default([]),
         concurrency: z.number().int().min(1).max(64).default(8),
+        /** What protected endpoints answer without a valid credential, unless a row says otherwise (a service answering 403: 403). */
+        unauthenticatedStatus: z.number().int().min(100).max(599).default(401),
       })
       .strict()
-      .default({ endpoints: [], concurrency: 8 }),
+      .default({ endpoints: [], concurrency: 8, unauthenticatedStatus: 401 }),
+    /** How perf's HTTP requests (checks, flows' `api`) present themselves to the service. */
+    http: z
+      .object({
+        /** The request header carrying each request's correlation id (find a failure in the service's logs). */
+        correlationHeader: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name').default('X-Request-Id'),
+      })
+      .strict()
+      .default({ correlationHeader: 'X-Request-Id' }),
     /** Backend flows: files declaring `flow()`s, each one check of the `flows` phase. */
     flows: userFilesSchema('flows').default({ dir: 'flows', only: [], tags: [] }),
     /** Browser flows: files declaring `browserFlow()`s, each one check of the `frontend-flows` phase. */

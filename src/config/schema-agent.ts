@@ -7,18 +7,14 @@ import { jsonPath } from './schema-auth.ts';
  * connect as a test user, (wait for a greeting,) send the start message, collect frames until
  * the end event, then judge the sequence (counts and order), ownership and time to first event.
  *
- * sample-app's protocol, as an instance:
+ * An instance (docs/agent-protocol.md has every option, and sample-app's own in perf.config.ts):
  *   agent: {
- *     path: '/ws',
- *     token: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
- *     greeting: { event: 'session', sessionPath: 'sessionId' },
- *     start: { type: 'run', prompt: 'Draft a product teaser' },
- *     eventPath: 'type', ownerPath: 'userId', sessionPath: 'sessionId',
- *     sequence: [
- *       { event: 'agent_started', count: 1 }, { event: 'agent_thinking', min: 2 },
- *       { event: 'tool_executing', min: 1 }, { event: 'tool_completed', min: 1 },
- *       { event: 'agent_completed', count: 1 },
- *     ],
+ *     path: '/events',
+ *     token: { in: 'subprotocol', protocols: ['notes.v1'], prefix: 'token.' },
+ *     start: { kind: 'cmd', name: 'summarize', note: '{{noteId}}' },
+ *     eventPath: 'name', ownerPath: 'meta.owner',
+ *     sequence: [{ event: 'summary.begin', count: 1 }, { event: 'summary.chunk', min: 1, max: 3 }, { event: 'summary.end', count: 1 }],
+ *     errorEvents: ['summary.failed'],
  *   }
  */
 export const agentStepSchema = z
@@ -32,9 +28,16 @@ export const agentStepSchema = z
   })
   .strict();
 
+/** `500ms`, `5s`, `1m30s` (what src/shared/agent-protocol.ts `durationMs` reads, in Node and in k6). */
+const duration = z.string().regex(/^(\d+(\.\d+)?h)?(\d+(\.\d+)?m)?(\d+(\.\d+)?s)?(\d+(\.\d+)?ms)?$/, 'must be a duration such as 500ms, 5s or 1m30s').refine((s) => s !== '', 'must be a duration such as 500ms, 5s or 1m30s');
+
 export const agentSchema = z
   .object({
-    /** The socket's path on the target's WebSocket base (`target.wsUrl`, else the base URL as ws://), or a ws:// URL. */
+    /**
+     * Where the socket is, resolved against the WebSocket base (`target.wsUrl`, else the base URL
+     * as ws://) like a link: `/ws` replaces the base's path, `events` is relative to its folder, a
+     * ws:// or wss:// URL is used as it is (src/shared/agent-protocol.ts `agentUrl`).
+     */
     path: z.string().default('/ws'),
     /** How the test user's credential is presented on the handshake. */
     token: z
@@ -63,8 +66,12 @@ export const agentSchema = z
       })
       .strict()
       .optional(),
-    /** The message that starts a run: JSON, a template (`{{userId}}` and the caller's vars, whole-string keeps type). */
-    start: z.unknown(),
+    /**
+     * The message that starts a run: JSON, a template (`{{userId}}`, `{{sessionId}}` and the
+     * caller's vars; a whole-string `{{x}}` keeps its type). Absent: nothing is sent, the server
+     * starts the run by itself once connected (and greeted); the run budget starts then.
+     */
+    start: z.unknown().optional(),
     /** Where the event name is in each frame. */
     eventPath: jsonPath.default('type'),
     /** Where the owning user's id is in each event (compared with the test user's id). */
@@ -79,14 +86,31 @@ export const agentSchema = z
     errorEvents: z.array(z.string()).default([]),
     timeouts: z
       .object({
-        handshake: z.string().default('10s'),
-        greeting: z.string().default('5s'),
-        run: z.string().default('5s'),
+        handshake: duration.default('10s'),
+        greeting: duration.default('5s'),
+        run: duration.default('5s'),
       })
       .strict()
       .default({ handshake: '10s', greeting: '5s', run: '5s' }),
   })
-  .strict();
+  .strict()
+  .superRefine((a, ctx) => {
+    // The judgement (src/shared/agent-protocol.ts) ranks events by their place in the sequence:
+    // each name once, and the greeting, end and error events must not contradict it.
+    const names = a.sequence.map((s) => s.event);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['sequence', i, 'event'], message: `"${n}" is in the sequence twice; give it once with count/min/max` });
+    });
+    a.sequence.forEach((s, i) => {
+      if (s.count !== undefined && (s.min !== undefined || s.max !== undefined)) ctx.addIssue({ code: 'custom', path: ['sequence', i], message: 'give count, or min/max, not both' });
+      if (s.min !== undefined && s.max !== undefined && s.min > s.max) ctx.addIssue({ code: 'custom', path: ['sequence', i], message: `min (${s.min}) is above max (${s.max})` });
+    });
+    if (a.endEvent !== undefined && !names.includes(a.endEvent)) ctx.addIssue({ code: 'custom', path: ['endEvent'], message: `"${a.endEvent}" is not in the sequence (${names.join(', ')})` });
+    a.errorEvents.forEach((e, i) => {
+      if (names.includes(e)) ctx.addIssue({ code: 'custom', path: ['errorEvents', i], message: `"${e}" is in the sequence too; an event is either expected or an error` });
+    });
+    if (a.greeting && names.includes(a.greeting.event)) ctx.addIssue({ code: 'custom', path: ['greeting', 'event'], message: `"${a.greeting.event}" is in the sequence too; the greeting is not an event of the run` });
+  });
 
 export type AgentProtocol = z.output<typeof agentSchema>;
 export type AgentStep = z.output<typeof agentStepSchema>;

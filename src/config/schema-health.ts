@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDurationMs } from '../cli/flags.ts';
 import { jsonPath } from './schema-auth.ts';
 
 /**
@@ -27,7 +28,7 @@ export const healthAssertionSchema = z
     exists: z.boolean().optional(),
     /** A string matching this regular expression. */
     matches: z.string().optional(),
-    /** A timestamp (ISO string, or epoch ms / s number) no further than this from perf's clock. */
+    /** A timestamp (ISO string, or an epoch number: ms, or seconds when below 1e11) no further than this (`30s`, `5m`) from perf's clock, either way. */
     freshWithin: z.string().optional(),
     /** Numbers: bounds, inclusive. */
     min: z.number().optional(),
@@ -46,6 +47,14 @@ export const healthAssertionSchema = z
         ctx.addIssue({ code: 'custom', path: ['matches'], message: `not a regular expression: ${(e as Error).message}` });
       }
     }
+    if (a.freshWithin !== undefined) {
+      try {
+        parseDurationMs(a.freshWithin);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['freshWithin'], message: 'must be a positive duration such as 30s, 5m or 1h' });
+      }
+    }
+    if (a.min !== undefined && a.max !== undefined && a.min > a.max) ctx.addIssue({ code: 'custom', path: ['min'], message: `min ${a.min} is above max ${a.max}` });
   });
 
 export const healthSchema = z

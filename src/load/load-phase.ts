@@ -18,6 +18,8 @@ import { HostCpuInterval } from '../k6/host-cpu.ts';
 import { runK6, type K6RunResult } from '../k6/k6-run.ts';
 import type { PhaseDef, PhaseRunContext } from '../run/pipeline.ts';
 import type { Redactor } from '../redact/redact.ts';
+import type { AuthConfig } from '../config/schema-auth.ts';
+import type { AgentProtocol } from '../config/schema-agent.ts';
 import type { ChecksRule } from '../k6/k6-checks.ts';
 import { attachEvidence, judgeScenario } from './load-checks.ts';
 import type { GateResult, K6PhaseResult, PhaseResult } from '../run/verdict.ts';
@@ -49,8 +51,25 @@ export interface LoadPhaseOptions {
    *  stdout, log and summary pass through it, and a sample tag holding a secret fails the run
    *  (analysis/tag-secrets.ts). */
   redactor?: Redactor;
+  /**
+   * `auth` of the config, passed to k6 as `PERF_AUTH` (JSON, without `module`, plus the run's
+   * `seed`): `perf-harness/k6`'s `session()` signs load users up and in with it (scenarios/lib/auth.ts).
+   */
+  auth?: AuthConfig;
+  seed?: number;
+  /**
+   * `agent` of the config (the WebSocket event protocol), passed to k6 as `PERF_AGENT` (JSON):
+   * `perf-harness/k6`'s `runAgent()` connects, starts and judges runs with it (scenarios/lib/agent.ts).
+   */
+  agent?: AgentProtocol;
 }
 
+
+/** `PERF_AUTH`: the auth config for k6 (the Node-only `module` left out), with the seed of passwords. */
+export function perfAuthEnv(auth: AuthConfig, seed: number): string {
+  const { module: _module, ...rest } = auth;
+  return JSON.stringify({ ...rest, seed });
+}
 
 /** Custom metrics a bundled script declares (`new Trend('name')` etc.). */
 export function declaredMetrics(script: string): Set<string> {
@@ -126,6 +145,8 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
         PERF_PROFILE: opts.profile,
         ...(opts.users !== undefined ? { PERF_USERS: String(opts.users) } : {}),
         ...(opts.duration ? { PERF_DURATION: opts.duration } : {}),
+        ...(opts.auth ? { PERF_AUTH: perfAuthEnv(opts.auth, opts.seed ?? 1) } : {}),
+        ...(opts.agent ? { PERF_AGENT: JSON.stringify(opts.agent) } : {}),
         ...(extraOut?.env ?? {}),
       },
       onProgress: (s) =>

@@ -196,3 +196,12 @@ export function gateStatusWord(g: GateResult): string {
 }
 
 export { formatMs };
+
+/** One line of the verdict's `testData`: "2 test users created, 2 removed" or what was left behind, and why. */
+export function testDataText(t: NonNullable<Verdict['testData']>): string {
+  const head = `${t.usersCreated} test user${t.usersCreated === 1 ? '' : 's'} created, ${t.usersRemoved} removed`;
+  if (!t.leftBehind.length) return head;
+  const shown = t.leftBehind.slice(0, 3).join(', ');
+  const more = t.leftBehind.length > 3 ? ` +${t.leftBehind.length - 3} more` : '';
+  return `${head}, ${t.leftBehind.length} left behind (${shown}${more})${t.note ? `: ${t.note}` : ''}`;
+}

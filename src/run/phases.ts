@@ -24,16 +24,25 @@ export interface PhasePolicyDefaults {
  * `perf.config.ts` under `phases.<name>`.
  */
 export const DEFAULT_POLICIES: Record<PhaseName, PhasePolicyDefaults> = {
-  health: { parallel: true, blocking: true, timeoutMs: 60_000, checkTimeoutMs: 10_000, retries: 2, concurrency: 8, description: 'API, Redis, PostgreSQL and storage are up' },
-  smoke: { parallel: true, blocking: true, timeoutMs: 120_000, checkTimeoutMs: 10_000, retries: 1, concurrency: 8, description: 'every endpoint answers: 401 without auth, 422 for bad bodies, 404 for unknown ids' },
-  flows: { parallel: false, blocking: false, timeoutMs: 180_000, checkTimeoutMs: 30_000, retries: 1, concurrency: 1, description: 'user journeys end to end, WebSocket agent events, isolation' },
+  health: { parallel: true, blocking: true, timeoutMs: 60_000, checkTimeoutMs: 10_000, retries: 2, concurrency: 8, description: 'the status endpoint and its assertions; Redis, PostgreSQL and storage when configured' },
+  smoke: { parallel: true, blocking: true, timeoutMs: 120_000, checkTimeoutMs: 10_000, retries: 1, concurrency: 8, description: 'every endpoint answers: refused without credentials, bad bodies rejected, unknown ids not found' },
+  flows: { parallel: false, blocking: false, timeoutMs: 180_000, checkTimeoutMs: 30_000, retries: 1, concurrency: 1, description: 'the project\'s flows (flow() files): journeys end to end, with evidence' },
   'db-integrity': { parallel: true, blocking: true, timeoutMs: 60_000, checkTimeoutMs: 15_000, retries: 0, concurrency: 4, description: 'schema, constraints, row-level security, functions and triggers' },
   'frontend-smoke': { parallel: true, blocking: true, timeoutMs: 120_000, checkTimeoutMs: 30_000, retries: 1, concurrency: 2, description: 'pages load in Chromium without errors; redirects hold' },
-  'frontend-flows': { parallel: false, blocking: false, timeoutMs: 180_000, checkTimeoutMs: 60_000, retries: 1, concurrency: 1, description: 'browser journeys: signup to signed out' },
+  'frontend-flows': { parallel: false, blocking: false, timeoutMs: 180_000, checkTimeoutMs: 60_000, retries: 1, concurrency: 1, description: 'the project\'s browser flows (browserFlow() files) in Chromium' },
   load: { parallel: false, blocking: false, timeoutMs: 30 * 60_000, checkTimeoutMs: 30 * 60_000, retries: 0, concurrency: 1, description: 'k6 scenarios with P95/P99 gates' },
 };
 
-export type CheckFactory = (config: ResolvedConfig) => Check[];
+/** What a check factory may need besides the config. */
+export interface CheckFactoryContext {
+  /** The project folder (the config file's): the user's flow files are found from it. */
+  projectDir: string;
+  /** `perf list`: also the checks that will not run this time (flows not selected), each saying why. */
+  listing?: boolean;
+}
+
+/** A phase's checks. Async: the user's flow files are type-checked, bundled and imported first. */
+export type CheckFactory = (config: ResolvedConfig, ctx: CheckFactoryContext) => Promise<Check[]> | Check[];
 
 /**
  * `--phase a,b` and `--skip c`: names are validated against the known phases. Phases this

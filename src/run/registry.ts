@@ -4,23 +4,26 @@ import type { CheckFactory } from './phases.ts';
 /**
  * The check phases this build provides, by name. Loaded lazily by the CLI so that
  * `perf --help` does not import pg, ioredis or ws.
+ *
+ * `flows` and `frontend-flows` are the user's own files only (`flows.dir`, `browserFlows.dir`;
+ * src/flows/); `db-integrity` is the config-driven checks plus the user's flows declared with
+ * `phase: 'db-integrity'`.
  */
 export async function loadCheckFactories(): Promise<Partial<Record<PhaseName, CheckFactory>>> {
-  const [{ healthChecks }, { smokeChecks }, { flowChecks }, { dbIntegrityChecks }, { frontendSmokeChecks }, { frontendFlowChecks }] = await Promise.all([
+  const [{ healthChecks }, { smokeChecks }, { dbIntegrityChecks }, { frontendSmokeChecks }, { userFlowChecks, userBrowserFlowChecks, userDbIntegrityChecks }] = await Promise.all([
     import('../checks/health.ts'),
     import('../checks/smoke.ts'),
-    import('../checks/flows.ts'),
     import('../checks/db-integrity.ts'),
     // Playwright itself is imported only when a browser is launched.
     import('../checks/frontend-smoke.ts'),
-    import('../checks/frontend-flows.ts'),
+    import('../flows/checks.ts'),
   ]);
   return {
     health: healthChecks,
     smoke: smokeChecks,
-    flows: flowChecks,
-    'db-integrity': dbIntegrityChecks,
+    flows: userFlowChecks,
+    'db-integrity': async (config, ctx) => [...dbIntegrityChecks(config), ...(await userDbIntegrityChecks(config, ctx))],
     'frontend-smoke': frontendSmokeChecks,
-    'frontend-flows': frontendFlowChecks,
+    'frontend-flows': userBrowserFlowChecks,
   };
 }

@@ -11,11 +11,13 @@ import type { K6Binary } from '../k6/k6.ts';
 import { buildManifest } from './manifest.ts';
 import { buildDir, runsDir } from '../paths.ts';
 import { dbReconcileChecks, type LoadCounters } from '../checks/db-reconcile.ts';
+import { cleanupRunUsers, forgetRun, testDataOf } from '../auth/cleanup.ts';
 import { checkPhase, DEFAULT_POLICIES, type CheckFactory } from './phases.ts';
 import { PROFILES } from '../../scenarios/lib/profiles.ts';
 import { loadPhase } from '../load/load-phase.ts';
 import { runPipeline, type Fixture, type PhaseDef } from './pipeline.ts';
 import { Redactor } from '../redact/redact.ts';
+import { Services } from '../target/services.ts';
 import type { Reporter } from '../reporters/reporter.ts';
 import { newRunId, writeVerdict, type PhaseResult, type Verdict } from './verdict.ts';
 
@@ -76,6 +78,8 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
   let k6: K6Binary | undefined;
   let target: ResolvedTarget | undefined;
   let targetPid: number | undefined;
+  /** `target.start`: the user's services, one fixture each (src/target/services.ts). */
+  let services: Services | undefined;
   let phases: PhaseResult[] = [];
   let reasons: string[] = [];
   let status: RunStatus = 'failed';
@@ -122,13 +126,15 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
             outputs: influx?.session.k6Output,
             checks: opts.config.load.checks,
             redactor,
+            ...(opts.config.auth ? { auth: opts.config.auth, seed: opts.config.seed } : {}),
+            ...(opts.config.agent ? { agent: opts.config.agent } : {}),
           }),
         );
         // After load, database integrity runs again and reconciles what the load created.
         if (opts.phases.includes('db-integrity') && opts.checkFactories['db-integrity'] && opts.config.database.reconcile) {
           const again = checkPhase('db-integrity', opts.config, [
-            ...opts.checkFactories['db-integrity'](opts.config),
-            ...dbReconcileChecks(opts.config.database, () => loadCounters),
+            ...(await opts.checkFactories['db-integrity'](opts.config, { projectDir: opts.projectDir })),
+            ...dbReconcileChecks(opts.config, () => loadCounters),
           ]);
           defs.push({ ...again, name: 'db-integrity-after-load', description: 'integrity again, and what the load created reconciled with the database' });
         }
@@ -136,7 +142,7 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
       }
       const factory = opts.checkFactories[name];
       if (!factory) throw new UserError(`phase "${name}" is not available in this version of perf`, `Run without it: --skip ${name}`);
-      defs.push(checkPhase(name, opts.config, factory(opts.config)));
+      defs.push(checkPhase(name, opts.config, await factory(opts.config, { projectDir: opts.projectDir })));
     }
 
     const targetFixture: Fixture = {
@@ -148,16 +154,30 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
           targetPid = started.pid;
           return { teardown: started.stop };
         }
-        target = { ...opts.config.target, kind: 'external' };
+        // The URLs only: `start` (commands, their env) is the services fixtures' business.
+        const { start: _services, ...urls } = opts.config.target;
+        target = { ...urls, kind: 'external' };
         return {};
       },
+    };
+    // The user's services start first (in order), then the target fixture resolves the target.
+    const specs = typeof opts.config.target === 'object' ? opts.config.target.start : [];
+    if (specs.length) services = new Services({ specs, projectDir: opts.projectDir, runDir, redactor, env });
+    // Last set up, so first torn down: the test users the run made are removed while the target runs.
+    const testUsersFixture: Fixture = {
+      name: 'test users',
+      setup: async () => ({
+        teardown: async () => {
+          if (target) await cleanupRunUsers({ runId, runDir, seed: opts.config.seed, redactor, target });
+        },
+      }),
     };
     const result = await runPipeline({
       runId,
       runDir,
       seed: opts.config.seed,
       phases: defs,
-      fixtures: [targetFixture],
+      fixtures: [...(services?.fixtures() ?? []), targetFixture, testUsersFixture],
       target: () => target ?? { baseUrl: 'http://127.0.0.1:0', kind: 'external' },
       reporter,
       redactor,
@@ -173,7 +193,18 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
     reasons.push(error.message.split('\n').slice(0, 4).join('\n'));
     pending = e;
   }
+  if (services) {
+    // The pipeline's teardowns stopped them already; this also covers a start cut short by Ctrl-C.
+    await services.stopAll();
+    // A service that died mid-run fails the run, quoted (the phases against it failed too, or
+    // worse, passed against whatever else answered).
+    const deaths = services.deaths(phases);
+    reasons.unshift(...deaths);
+    if (deaths.length && status !== 'interrupted' && status !== 'timedout') status = 'failed';
+  }
 
+  const testData = testDataOf(runId, opts.config);
+  forgetRun(runId);
   const finishedAt = new Date();
   const gates = phases.flatMap((p) => p.gates ?? []);
   // Before the verdict: it records what reached InfluxDB (gate summaries are written here).
@@ -201,6 +232,8 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
     reasons,
     ...(error ? { error } : {}),
     ...(influxOutcome ? { influx: influxOutcome } : {}),
+    ...(testData ? { testData } : {}),
+    ...(services ? { services: services.records(phases) } : {}),
   } satisfies Verdict);
   writeVerdict(runDir, verdict);
   await reporter.onRunEnd?.(verdict, runDir);

@@ -5,6 +5,7 @@ import type { RunStatus } from './exit-codes.ts';
 import type { CheckResult } from '../checks/types.ts';
 import type { ScriptError, ThresholdResult } from '../k6/k6-run.ts';
 import type { LoadConcurrency } from '../../analysis/concurrency.ts';
+import type { TestData } from '../auth/cleanup.ts';
 
 /**
  * `verdict.json`: the single typed, versioned result of a run. Every reporter renders it.
@@ -144,6 +145,27 @@ export interface Verdict {
   error?: { kind: 'user' | 'internal'; message: string };
   /** Set when InfluxDB is configured (issue 6): what of this run reached it. */
   influx?: InfluxOutcome;
+  /** Test users the run created on the service, removed (`auth.cleanup`) and left behind (src/auth/cleanup.ts). */
+  testData?: TestData;
+  /** The services of `target.start` (src/target/services.ts), in start order. */
+  services?: ServiceRecord[];
+}
+
+/** One service perf started (or reused) for the run. */
+export interface ServiceRecord {
+  name: string;
+  /** Its process group leader (`sh -c <command>`); absent when reused. */
+  pid?: number;
+  /** true: `reuseExisting` found it already answering; perf neither started nor stopped it. */
+  reused: boolean;
+  /** From spawn to ready. */
+  readyMs?: number;
+  /** Set when it exited by itself: before it was ready (`atPhase: 'start'`), or mid-run (the phase then running). */
+  exit?: { code: number | null; signal: string | null; atPhase: string };
+  /** How perf stopped it: SIGTERM sufficed, or SIGKILL after `stopTimeout`. */
+  stopped?: { signal: 'SIGTERM' | 'SIGKILL'; ms: number };
+  /** Its output (redacted), relative to the run folder. */
+  log: string;
 }
 
 /**

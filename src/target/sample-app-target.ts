@@ -30,5 +30,12 @@ export const startSampleAppTarget: TargetStarter = async (config: ResolvedConfig
     databaseUrl: handle.databaseUrl,
     ...(handle.redisUrl ? { redisUrl: handle.redisUrl } : {}),
   };
-  return { target, pid: handle.pid, stop: () => handle.stop() };
+  // sample-app's own flows make expired tokens on its admin server (sample-app/perf/flows/websocket.ts):
+  // the one URL they cannot get from the target fixture, handed over in this process's environment.
+  process.env.SAMPLE_APP_ADMIN_URL = handle.adminUrl;
+  const stop = async () => {
+    if (process.env.SAMPLE_APP_ADMIN_URL === handle.adminUrl) delete process.env.SAMPLE_APP_ADMIN_URL;
+    await handle.stop();
+  };
+  return { target, pid: handle.pid, stop };
 };

@@ -1,0 +1,148 @@
+/**
+ * What a run created on the service, and its removal at the end of the run.
+ *
+ * Contract:
+ * - every user a `UserFactory` creates (a signup that succeeded, or a module's createUser()) is
+ *   tracked in a registry owned by the run (keyed by run id: phases and checks share it without
+ *   wiring); a login of an account that existed is not a creation; one identity counts once;
+ * - `cleanupRunUsers` (run-level teardown, before the target stops) removes each tracked user
+ *   the service's way: `auth.cleanup` made as that user (logged in again once when the answer
+ *   is not an expected status and `auth.login` exists: a token may have expired by then), or the
+ *   module's `removeUser`; never throws;
+ * - `testDataOf` is the verdict's `testData`: created, removed, and the identities left behind,
+ *   with a note saying why when anything was left behind.
+ */
+import type { TestUser } from '../api/types.ts';
+import type { CheckContext, Evidence, ResolvedTarget } from '../checks/types.ts';
+import type { ResolvedConfig } from '../config/config-schema.ts';
+import type { Redactor } from '../redact/redact.ts';
+
+/** How long the whole cleanup may take (it runs after the last phase, also after Ctrl-C). */
+const CLEANUP_TIMEOUT_MS = 30_000;
+
+export interface TestData {
+  usersCreated: number;
+  usersRemoved: number;
+  /** Identities (e-mail, or username for services that sign up by username) of users not removed. */
+  leftBehind: string[];
+  note?: string;
+}
+
+export interface TrackedUser {
+  /** The identity reported when it is left behind. */
+  identity: string;
+  user: TestUser;
+  /** Removes it (a request as the user, or the module's removeUser) in the cleanup's own context; absent: no way configured. */
+  remove?: (ctx: CheckContext) => Promise<void>;
+}
+
+interface RunUsers {
+  /** `create(label)` calls so far in the run, per label (src/auth/users.ts numbers them). */
+  labels: Map<string, number>;
+  created: Map<string, TrackedUser>;
+  removed: Set<string>;
+  failures: string[];
+}
+
+const runs = new Map<string, RunUsers>();
+
+function registry(runId: string): RunUsers {
+  let r = runs.get(runId);
+  if (!r) {
+    r = { labels: new Map(), created: new Map(), removed: new Set(), failures: [] };
+    runs.set(runId, r);
+  }
+  return r;
+}
+
+/**
+ * The next number of `label` in this run: 1, 2, ... Run-wide, so a retried attempt, and a phase
+ * that runs twice (db-integrity before and after load), each get new users.
+ */
+export function nextLabelNumber(runId: string, label: string): number {
+  const r = registry(runId);
+  const n = (r.labels.get(label) ?? 0) + 1;
+  r.labels.set(label, n);
+  return n;
+}
+
+/** Records a user this run created (once per identity). */
+export function trackCreatedUser(runId: string, tracked: TrackedUser): void {
+  const r = registry(runId);
+  if (!r.created.has(tracked.identity)) r.created.set(tracked.identity, tracked);
+}
+
+export interface CleanupOptions {
+  runId: string;
+  runDir: string;
+  seed: number;
+  redactor: Redactor;
+  target: ResolvedTarget;
+  concurrency?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Removes every user of the run not removed yet, at most `concurrency` at once, in a context of
+ * its own (the checks that made the users are over). Never throws; returns the evidence of the
+ * removals (redacted), for whoever wants to keep it.
+ */
+export async function cleanupRunUsers(opts: CleanupOptions): Promise<Evidence[]> {
+  const r = registry(opts.runId);
+  const todo = [...r.created.values()].filter((t) => t.remove && !r.removed.has(t.identity));
+  const evidence: Evidence[] = [];
+  if (!todo.length) return evidence;
+  let n = 0;
+  const ctx: CheckContext = {
+    target: opts.target,
+    runId: opts.runId,
+    runDir: opts.runDir,
+    signal: AbortSignal.timeout(opts.timeoutMs ?? CLEANUP_TIMEOUT_MS),
+    seed: opts.seed,
+    shared: new Map(),
+    redactor: opts.redactor,
+    record: (e) => void evidence.push(e),
+    correlationId: () => `perf-${opts.runId}-cleanup-${++n}`,
+    measure: () => undefined,
+  };
+  const concurrency = opts.concurrency ?? 4;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, todo.length) }, async () => {
+      while (next < todo.length) {
+        const t = todo[next++]!;
+        try {
+          await t.remove!(ctx);
+          r.removed.add(t.identity);
+        } catch (e) {
+          r.failures.push(`${t.identity}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+        }
+      }
+    }),
+  );
+  return evidence;
+}
+
+/** The verdict's `testData` for this run (undefined when the run has no `auth` and made no user). */
+export function testDataOf(runId: string, config: Pick<ResolvedConfig, 'auth'>): TestData | undefined {
+  const r = runs.get(runId);
+  if (!config.auth && !r?.created.size) return undefined;
+  const created = r ? [...r.created.values()] : [];
+  const removed = created.filter((t) => r!.removed.has(t.identity)).length;
+  const leftBehind = created.filter((t) => !r!.removed.has(t.identity)).map((t) => t.identity);
+  const data: TestData = { usersCreated: created.length, usersRemoved: removed, leftBehind };
+  if (leftBehind.length) {
+    const noWay = created.filter((t) => !t.remove).length;
+    const parts: string[] = [];
+    if (noWay) parts.push(config.auth?.module ? `the auth module exports no removeUser(): ${noWay} test user(s) left behind` : `no auth.cleanup configured: ${noWay} test user(s) left behind`);
+    const failed = leftBehind.length - noWay;
+    if (failed) parts.push(`${failed} could not be removed (${r!.failures.slice(0, 3).join('; ')}${r!.failures.length > 3 ? '; …' : ''})`);
+    data.note = parts.join('; ');
+  }
+  return data;
+}
+
+/** Drops the run's registry (after its verdict is written). */
+export function forgetRun(runId: string): void {
+  runs.delete(runId);
+}

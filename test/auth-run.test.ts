@@ -1,0 +1,86 @@
+// A whole `perf run` (the real CLI) against a service of its own (test/auth-helpers.ts) with
+// `auth`: smoke makes its test user the service's way, the run removes it at the end when
+// `auth.cleanup` says how (verdict testData), says what it left behind when not, and no secret
+// the service handed out is anywhere in the run folder or the output.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startAuthService, type AuthService } from './auth-helpers.ts';
+import { readVerdictFromOutput, runCli, runDirFromOutput, tempDir } from './helpers.ts';
+
+function project(url: string, cleanup: boolean): string {
+  const dir = tempDir('perf-auth-run-');
+  writeFileSync(
+    path.join(dir, 'perf.config.ts'),
+    `import { defineConfig } from 'perf-harness';
+export default defineConfig({
+  target: { baseUrl: ${JSON.stringify(url)} },
+  auth: {
+    signup: { method: 'POST', path: '/bearer/signup', body: { email: '{{email}}', password: '{{password}}' }, expect: [201] },
+    login: { method: 'POST', path: '/bearer/login', body: { email: '{{email}}', password: '{{password}}' }, expect: [200] },
+    credential: { type: 'bearer', tokenPath: 'auth.token', scheme: 'Token' },
+    userIdPath: 'user.id',
+    refreshTokenPath: 'refresh',
+    ${cleanup ? "cleanup: { method: 'DELETE', path: '/bearer/account', expect: [204] }," : ''}
+  },
+  smoke: {
+    unauthenticatedStatus: 403,
+    endpoints: [
+      { name: 'me', method: 'GET', path: '/bearer/me' },
+      { name: 'item', method: 'GET', path: '/bearer/items/:id' },
+    ],
+  },
+  reporters: ['console', 'json'],
+});
+`,
+  );
+  return dir;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+describe('perf run with `auth` on a service of its own', () => {
+  let svc: AuthService;
+  before(async () => {
+    svc = await startAuthService();
+  });
+  after(async () => {
+    await svc.close();
+  });
+
+  const run = async (cleanup: boolean) => {
+    const cwd = project(svc.url, cleanup);
+    const r = await runCli(['run', '--phase', 'smoke'], { cwd, timeoutMs: 60_000 });
+    const verdict = readVerdictFromOutput(cwd, r.stderr);
+    return { r, verdict, runDir: runDirFromOutput(cwd, r.stderr) };
+  };
+
+  test('auth.cleanup: the smoke user is removed at the end, testData says so; 403 as the unauthenticated status; no secret in the run folder', async () => {
+    const { r, verdict, runDir } = await run(true);
+    assert.equal(r.code, 0, r.stderr);
+    const checks = verdict.phases[0].checks.map((c: { name: string; status: string }) => `${c.name} ${c.status}`);
+    assert.deepEqual(checks, ['me_reachable passed', 'me_requires_auth passed', 'item_reachable passed', 'item_requires_auth passed', 'item_unknown_id passed']);
+    assert.deepEqual(verdict.testData, { usersCreated: 1, usersRemoved: 1, leftBehind: [] });
+    assert.match(r.stderr, /test data: 1 test user created, 1 removed/);
+    const email = `perf-smoke-${verdict.runId}@perf.test`;
+    assert.equal(svc.accounts.has(email), false, 'the account is gone from the service');
+    assert.ok(svc.log.some((l) => l.method === 'DELETE' && l.path === '/bearer/account'), 'the cleanup request was made');
+    const everything = [r.stdout, r.stderr, ...filesUnder(runDir).map((f) => readFileSync(f, 'utf8'))].join('\n');
+    for (const s of svc.secrets()) assert.ok(!everything.includes(s), `a secret leaked into the run's output: ${s.slice(0, 6)}…`);
+  });
+
+  test('no auth.cleanup: the verdict lists the user left behind and why, and the console says it', async () => {
+    const { r, verdict } = await run(false);
+    assert.equal(r.code, 0, r.stderr);
+    const email = `perf-smoke-${verdict.runId}@perf.test`;
+    assert.deepEqual(verdict.testData, { usersCreated: 1, usersRemoved: 0, leftBehind: [email], note: 'no auth.cleanup configured: 1 test user(s) left behind' });
+    assert.ok(svc.accounts.has(email), 'the account is still there');
+    assert.match(r.stderr, new RegExp(`test data: 1 test user created, 0 removed, 1 left behind \\(${email.replace(/[.]/g, '\\.')}\\): no auth\\.cleanup configured`));
+  });
+});

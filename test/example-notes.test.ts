@@ -1,0 +1,169 @@
+// examples/notes, black-box: the real CLI (bin/perf.js) runs the example project against the
+// real notes-service (started by perf itself through target.start), the real PostgreSQL, k6
+// and Chromium. Each run gets a free port and a schema of its own (dropped CASCADE at the end).
+// Healthy, every phase passes; with each notes-service fault, the run fails on the check or
+// gate meant for that fault, named in verdict.json with its message.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import { REPO, readVerdictFromOutput, runCli } from './helpers.ts';
+
+const CONFIG = path.join(REPO, 'examples', 'notes', 'perf.config.ts');
+const DATABASE_URL = process.env.PERF_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const RUN = randomBytes(3).toString('hex');
+const schemas: string[] = [];
+
+after(async () => {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Check {
+  name: string;
+  status: string;
+  error?: string;
+}
+interface Run {
+  code: number | null;
+  output: string;
+  verdict: Record<string, any>;
+  phase(name: string): Record<string, any>;
+  check(name: string): Check;
+  failed(): string[];
+  gate(metric: string): Record<string, any>;
+}
+
+/** One `perf run` of the example project, with these notes-service faults. */
+async function runNotes(label: string, faults: Record<string, unknown>, args: string[], timeoutMs = 180_000): Promise<Run> {
+  const schema = `perf_notes_${RUN}_${label}`;
+  schemas.push(schema);
+  const r = await runCli(['run', '--config', CONFIG, '--reporter', 'console', ...args], {
+    env: { NOTES_PORT: String(await freePort()), NOTES_SCHEMA: schema, NOTES_FAULTS: JSON.stringify(faults), NOTES_DATABASE_URL: DATABASE_URL },
+    timeoutMs,
+  });
+  const output = `${r.stdout}\n${r.stderr}`;
+  const verdict = readVerdictFromOutput(REPO, output);
+  const checks = (): Check[] => verdict.phases.flatMap((p: any) => p.checks ?? []);
+  return {
+    code: r.code,
+    output,
+    verdict,
+    phase: (name) => {
+      const p = verdict.phases.find((x: any) => x.name === name);
+      assert.ok(p, `phase ${name} in the verdict (${verdict.phases.map((x: any) => x.name).join(', ')})`);
+      return p;
+    },
+    check: (name) => {
+      const c = checks().find((x) => x.name === name);
+      assert.ok(c, `check ${name} in the verdict (${checks().map((x) => x.name).join(', ')})`);
+      return c;
+    },
+    failed: () => checks().filter((c) => c.status === 'failed').map((c) => c.name).sort(),
+    gate: (metric) => {
+      const gates: any[] = verdict.gates ?? verdict.phases.flatMap((p: any) => p.gates ?? []);
+      const g = gates.find((x) => x.metric === metric || x.metric.startsWith(`${metric}{`));
+      assert.ok(g, `gate ${metric} in the verdict (${gates.map((x) => x.metric).join(', ')})`);
+      return g;
+    },
+  };
+}
+
+const explain = (r: Run) => `exit ${r.code}; failed: ${r.failed().join(', ') || 'none'}; reasons: ${JSON.stringify(r.verdict.reasons)}\n${r.output.slice(-4000)}`;
+
+// A short load: 3 users, the smoke profile (2 s ramp-up), a 6 s hold.
+const SHORT_LOAD = ['--users', '3', '--profile', 'smoke', '--duration', '6s'];
+
+test('healthy: every phase of the example project passes against notes-service', { timeout: 240_000 }, async () => {
+  const r = await runNotes('healthy', {}, SHORT_LOAD, 230_000);
+  assert.equal(r.verdict.status, 'passed', explain(r));
+  assert.equal(r.code, 0, explain(r));
+  for (const name of ['health', 'smoke', 'flows', 'db-integrity', 'frontend-smoke', 'frontend-flows', 'load']) {
+    const p = r.phase(name);
+    assert.equal(p.status, 'passed', `${name}: ${JSON.stringify(p.reason ?? p.checks?.filter((c: Check) => c.status !== 'passed'))}`);
+  }
+  // The user's own files ran as checks of their phases.
+  for (const flow of ['account_lifecycle', 'bad_credentials', 'notes_crud', 'notes_isolation', 'summary_stream', 'agent_summary', 'agent_foreign_note', 'ws_refuses_without_key']) {
+    assert.equal(r.check(flow).status, 'passed', flow);
+  }
+  for (const flow of ['browser_login_add_note', 'browser_bad_login', 'browser_signed_in_notes']) assert.equal(r.check(flow).status, 'passed', flow);
+  // Config-driven checks, the service's way: 403 without a key, 400 to an empty body.
+  assert.equal(r.check('api_health').status, 'passed');
+  assert.equal(r.check('me_requires_auth').status, 'passed');
+  assert.equal(r.check('notes_create_rejects_empty_body').status, 'passed');
+  assert.equal(r.check('notes_get_unknown_id').status, 'skipped', 'integer ids: switched off by phases.smoke.disable');
+  assert.equal(r.check('db_foreign_keys').status, 'passed');
+  assert.equal(r.check('page_app').status, 'passed');
+  assert.equal(r.check('redirect_app').status, 'passed');
+  for (const metric of ['data_isolation', 'ws_event_order', 'ws_event_ownership']) assert.equal(r.gate(metric).status, 'passed', metric);
+  // Test users were removed the service's way (DELETE /api/accounts/me).
+  if (r.verdict.testData) assert.deepEqual(r.verdict.testData.leftBehind, [], JSON.stringify(r.verdict.testData));
+});
+
+test('statusDegraded: api_health fails on the status body (HTTP 200, state yellow)', { timeout: 90_000 }, async () => {
+  const r = await runNotes('degraded', { statusDegraded: true }, ['--phase', 'health']);
+  assert.equal(r.verdict.status, 'failed', explain(r));
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.failed(), ['api_health'], explain(r));
+  assert.match(r.check('api_health').error ?? '', /state/);
+  assert.match(r.check('api_health').error ?? '', /yellow/);
+});
+
+test('unprotectedMe: smoke fails me_requires_auth (200 where 403 is due)', { timeout: 90_000 }, async () => {
+  const r = await runNotes('unprotected', { unprotectedMe: true }, ['--phase', 'smoke']);
+  assert.equal(r.verdict.status, 'failed', explain(r));
+  assert.deepEqual(r.failed(), ['me_requires_auth'], explain(r));
+  assert.match(r.check('me_requires_auth').error ?? '', /403/);
+  assert.match(r.check('me_requires_auth').error ?? '', /200/);
+});
+
+test('crossUserLeak: the isolation flow fails, and so does the load data_isolation gate', { timeout: 180_000 }, async () => {
+  const r = await runNotes('leak', { crossUserLeak: true }, ['--phase', 'flows,load', ...SHORT_LOAD]);
+  assert.equal(r.verdict.status, 'failed', explain(r));
+  assert.ok(r.failed().includes('notes_isolation'), explain(r));
+  assert.match(r.check('notes_isolation').error ?? '', /bob's list/);
+  const gate = r.gate('data_isolation');
+  assert.equal(gate.status, 'failed', JSON.stringify(gate));
+  assert.ok(gate.observed < 1, JSON.stringify(gate));
+});
+
+test('wsDropEnd: the agent flow fails (the run never ends)', { timeout: 90_000 }, async () => {
+  const r = await runNotes('dropend', { wsDropEnd: true }, ['--phase', 'flows']);
+  assert.equal(r.verdict.status, 'failed', explain(r));
+  assert.deepEqual(r.failed(), ['agent_summary'], explain(r));
+  assert.match(r.check('agent_summary').error ?? '', /summary\.end/);
+});
+
+test('wsWrongOwner: the agent flow fails on ownership', { timeout: 90_000 }, async () => {
+  const r = await runNotes('owner', { wsWrongOwner: true }, ['--phase', 'flows']);
+  assert.equal(r.verdict.status, 'failed', explain(r));
+  assert.ok(r.failed().includes('agent_summary'), explain(r));
+  assert.match(r.check('agent_summary').error ?? '', /every event is mine|owner/);
+});
+
+test('slowListMs: the notes-list latency gate fails', { timeout: 150_000 }, async () => {
+  const r = await runNotes('slow', { slowListMs: 400 }, ['--phase', 'load', ...SHORT_LOAD]);
+  assert.equal(r.verdict.status, 'failed', explain(r));
+  const gate = r.gate('http_req_duration');
+  assert.equal(gate.status, 'failed', JSON.stringify(gate));
+  assert.ok(gate.observed >= 400, JSON.stringify(gate));
+  assert.equal(r.gate('data_isolation').status, 'passed');
+});
