@@ -40,14 +40,29 @@ export function formatDiagnostic(d: TypeDiagnostic): string {
   return `${d.file}:${d.line}:${d.col} - error ${d.code}: ${d.message}`;
 }
 
+export interface TypecheckOptions {
+  /** The tsconfig's file name under the work folder (e.g. `tsconfig.scenarios.json`). */
+  tsconfigName: string;
+  /** Added to the shared compiler options (strict, noEmit, ESNext modules resolved as a bundler
+   *  does, `.ts` imports, skipLibCheck, perf's own @types): `target`, `types`, `paths`, ... */
+  compilerOptions: Record<string, unknown>;
+  /** What the files are, in messages ("scenarios", "flow files"). */
+  what: string;
+  /** The UserError's hint (what was not done because of the errors). */
+  hint: string;
+  /** Diagnostics in files it says yes to (absolute paths) are not the user's business: left out. */
+  ignore?: (absFile: string) => boolean;
+}
+
 /**
- * Type-checks k6 scenarios against @types/k6 with the project's TypeScript (the native
- * `tsc`, ~0.2 s). Throws a `UserError` listing every diagnostic as file:line:col.
+ * Type-checks `files` with perf's own TypeScript (the native `tsc`, ~0.2 s), through a tsconfig
+ * written to `workDir`. Throws a `UserError` listing every diagnostic (not ignored) as
+ * file:line:col, relative to `cwd`; an Error with tsc's output when tsc failed without one.
  */
-export async function typecheckScenarios(files: string[], workDir: string, cwd: string): Promise<void> {
+export async function typecheckFiles(files: string[], workDir: string, cwd: string, o: TypecheckOptions): Promise<void> {
   if (files.length === 0) return;
   mkdirSync(workDir, { recursive: true });
-  const tsconfig = path.join(workDir, 'tsconfig.scenarios.json');
+  const tsconfig = path.join(workDir, o.tsconfigName);
   writeFileSync(
     tsconfig,
     JSON.stringify(
@@ -55,15 +70,12 @@ export async function typecheckScenarios(files: string[], workDir: string, cwd: 
         compilerOptions: {
           strict: true,
           noEmit: true,
-          target: 'ES2020',
           module: 'ESNext',
           moduleResolution: 'Bundler',
           allowImportingTsExtensions: true,
           skipLibCheck: true,
-          types: ['k6'],
           typeRoots: [path.join(HARNESS_ROOT, 'node_modules', '@types')],
-          // `perf-harness/k6`, as the bundler resolves it (bundler/bundle.ts).
-          paths: { 'perf-harness/k6': [path.join(HARNESS_ROOT, 'scenarios', 'lib', 'index.ts')] },
+          ...o.compilerOptions,
         },
         files: files.map((f) => path.resolve(f)),
       },
@@ -83,12 +95,27 @@ export async function typecheckScenarios(files: string[], workDir: string, cwd: 
     child.on('close', (c) => resolve({ code: c ?? 1, output }));
   });
   if (code === 0) return;
-  const diags = parseTscOutput(output, cwd);
-  if (diags.length === 0) {
-    throw new Error(`type-checking scenarios failed (tsc exit ${code}):\n${output}`);
+  const all = parseTscOutput(output, cwd);
+  if (all.length === 0) {
+    throw new Error(`type-checking ${o.what} failed (tsc exit ${code}):\n${output}`);
   }
-  throw new UserError(
-    `${diags.length} type error${diags.length === 1 ? '' : 's'} in scenarios:\n${diags.map(formatDiagnostic).join('\n')}`,
-    'Fix the errors above; k6 was not started.',
-  );
+  const ignore = o.ignore;
+  const diags = ignore ? all.filter((d) => !ignore(path.resolve(cwd, d.file))) : all;
+  if (diags.length === 0) return;
+  throw new UserError(`${diags.length} type error${diags.length === 1 ? '' : 's'} in ${o.what}:\n${diags.map(formatDiagnostic).join('\n')}`, o.hint);
+}
+
+/** Type-checks k6 scenarios against @types/k6 (see `typecheckFiles`). */
+export async function typecheckScenarios(files: string[], workDir: string, cwd: string): Promise<void> {
+  await typecheckFiles(files, workDir, cwd, {
+    tsconfigName: 'tsconfig.scenarios.json',
+    compilerOptions: {
+      target: 'ES2020',
+      types: ['k6'],
+      // `perf-harness/k6`, as the bundler resolves it (bundler/bundle.ts).
+      paths: { 'perf-harness/k6': [path.join(HARNESS_ROOT, 'scenarios', 'lib', 'index.ts')] },
+    },
+    what: 'scenarios',
+    hint: 'Fix the errors above; k6 was not started.',
+  });
 }

@@ -14,14 +14,14 @@
  *   `playwright-core`, `pg`, `ws`, which are left as imports of perf's own installed copies
  *   (absolute paths), so a project outside perf's checkout needs no node_modules of its own.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../src/errors.ts';
 import { HARNESS_ROOT } from '../src/paths.ts';
-import { formatDiagnostic, parseTscOutput } from './typecheck.ts';
+import { NODE_BUNDLE_OPTIONS, esbuildErrorLines } from './load-module.ts';
+import { typecheckFiles } from './typecheck.ts';
 
 /** Left as imports of perf's own copies (native parts, or one copy shared with the runtime). */
 export const RUNTIME_EXTERNALS = ['playwright-core', 'pg', 'ws'];
@@ -41,52 +41,19 @@ export function findUserFiles(dir: string): string[] {
 }
 
 export async function typecheckUserFiles(files: string[], workDir: string, cwd: string, what: string): Promise<void> {
-  if (files.length === 0) return;
-  mkdirSync(workDir, { recursive: true });
-  const tsconfig = path.join(workDir, 'tsconfig.flows.json');
-  const typeRoots = [path.join(HARNESS_ROOT, 'node_modules', '@types')];
-  writeFileSync(
-    tsconfig,
-    JSON.stringify(
-      {
-        compilerOptions: {
-          strict: true,
-          noEmit: true,
-          target: 'ES2022',
-          module: 'ESNext',
-          moduleResolution: 'Bundler',
-          allowImportingTsExtensions: true,
-          esModuleInterop: true,
-          skipLibCheck: true,
-          types: ['node'],
-          typeRoots,
-          paths: { 'perf-harness': [path.join(HARNESS_ROOT, 'src', 'index.ts')], 'playwright-core': [path.join(HARNESS_ROOT, 'node_modules', 'playwright-core')] },
-        },
-        files: files.map((f) => path.resolve(f)),
-      },
-      null,
-      2,
-    ),
-  );
-  const tsc = path.join(HARNESS_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [tsc, '-p', tsconfig, '--pretty', 'false'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c ?? 1, output }));
-  });
-  if (code === 0) return;
   const ownDir = path.join(HARNESS_ROOT, 'src') + path.sep;
-  const all = parseTscOutput(output, cwd);
-  const diags = all.filter((d) => !path.resolve(cwd, d.file).startsWith(ownDir) && !path.resolve(cwd, d.file).includes(`${path.sep}node_modules${path.sep}`));
-  if (all.length === 0) throw new Error(`type-checking ${what} failed (tsc exit ${code}):\n${output}`);
-  if (diags.length === 0) return;
-  throw new UserError(
-    `${diags.length} type error${diags.length === 1 ? '' : 's'} in ${what}:\n${diags.map(formatDiagnostic).join('\n')}`,
-    'Fix the errors above; no phase was run.',
-  );
+  await typecheckFiles(files, workDir, cwd, {
+    tsconfigName: 'tsconfig.flows.json',
+    compilerOptions: {
+      target: 'ES2022',
+      esModuleInterop: true,
+      types: ['node'],
+      paths: { 'perf-harness': [path.join(HARNESS_ROOT, 'src', 'index.ts')], 'playwright-core': [path.join(HARNESS_ROOT, 'node_modules', 'playwright-core')] },
+    },
+    what,
+    hint: 'Fix the errors above; no phase was run.',
+    ignore: (abs) => abs.startsWith(ownDir) || abs.includes(`${path.sep}node_modules${path.sep}`),
+  });
 }
 
 export interface BundledUserFile {
@@ -104,18 +71,13 @@ export async function bundleUserFiles(files: string[], outDir: string, baseDir: 
   const externals = new RegExp(`^(${RUNTIME_EXTERNALS.map((n) => n.replace(/[-/]/g, '\\$&')).join('|')})(/.*)?$`);
   try {
     await build({
+      ...NODE_BUNDLE_OPTIONS,
       entryPoints: files,
       outdir: outDir,
       outbase: baseDir,
       outExtension: { '.js': '.mjs' },
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
       sourcemap: 'inline',
       sourcesContent: true,
-      alias: { 'perf-harness': path.join(HARNESS_ROOT, 'src', 'index.ts') },
-      logLevel: 'silent',
       plugins: [
         {
           name: 'perf-runtime-externals',
@@ -137,11 +99,9 @@ export async function bundleUserFiles(files: string[], outDir: string, baseDir: 
       ],
     });
   } catch (e) {
-    const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }).errors;
-    if (!errors) throw e;
-    throw new UserError(
-      `cannot bundle the flow files:\n${errors.map((x) => (x.location ? `${path.relative(cwd, path.resolve(cwd, x.location.file))}:${x.location.line}:${x.location.column + 1} - ${x.text}` : x.text)).join('\n')}`,
-    );
+    const lines = esbuildErrorLines(e, cwd);
+    if (!lines) throw e;
+    throw new UserError(`cannot bundle the flow files:\n${lines.join('\n')}`);
   }
   return files.map((source) => {
     const rel = path.relative(baseDir, source).replace(/\.ts$/, '.mjs');

@@ -6,11 +6,11 @@
 // every resource created is counted so the database can be reconciled after load.
 import { sleep } from 'k6';
 import type { Options } from 'k6/options';
-import { currentSession, type Session } from './lib/auth.ts';
-import { expectStatus, expectThat } from './lib/checks.ts';
-import { api, json } from './lib/http.ts';
-import { dataIsolation, jobCompleted, resourcesCreated, resourcesDeleted } from './lib/metrics.ts';
-import { userJourneyScenario, waitForBeat } from './lib/profile.ts';
+import { Rate } from 'k6/metrics';
+import { api, currentSession, dataIsolation, expectStatus, expectThat, json, resourcesCreated, resourcesDeleted, userJourneyScenario, waitForBeat, type Session } from 'perf-harness/k6';
+
+/** 1 when a job went queued → running → completed (never backwards) within the poll budget (gate: job_completed). */
+const jobCompleted = new Rate('job_completed');
 
 export const options: Options = {
   scenarios: {

@@ -3,11 +3,7 @@
 // iteration on time it counts a dropped iteration, and perf marks the run invalid rather
 // than passed: a load that was not generated proves nothing.
 import type { Options } from 'k6/options';
-import { requireSession, type Session } from './lib/auth.ts';
-import { expectStatus } from './lib/checks.ts';
-import { USERS } from './lib/env.ts';
-import { api } from './lib/http.ts';
-import { currentProfile } from './lib/profile.ts';
+import { api, currentProfile, expectStatus, requireSession, USERS, type Session } from 'perf-harness/k6';
 
 const profile = currentProfile();
 const rate = Number(__ENV.PERF_RATE || USERS * profile.ratePerUser);

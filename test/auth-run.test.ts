@@ -3,9 +3,11 @@
 // `auth.cleanup` says how (verdict testData), says what it left behind when not, and no secret
 // the service handed out is anywhere in the run folder or the output.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { identityFor } from '../src/auth/users.ts';
+import { testConfig } from './checks-helpers.ts';
 import { startAuthService, type AuthService } from './auth-helpers.ts';
 import { readVerdictFromOutput, runCli, runDirFromOutput, tempDir } from './helpers.ts';
 
@@ -35,6 +37,26 @@ export default defineConfig({
 });
 `,
   );
+  return dir;
+}
+
+/** A short k6 load (2 VUs) whose users sign up through `perf-harness/k6`'s session(). */
+const LOAD_SCENARIO = `import { check } from 'k6';
+import { api, session } from 'perf-harness/k6';
+export const options = { vus: 2, iterations: 4 };
+export default function (): void {
+  const me = session();
+  check(me, { 'signed in': (s) => s !== undefined });
+  if (me) check(api('GET', '/bearer/me', { name: 'me', as: me }), { 'me 200': (r) => r.status === 200 });
+}
+`;
+
+function loadProject(url: string, cleanup: boolean): string {
+  const dir = project(url, cleanup);
+  mkdirSync(path.join(dir, 'scenarios'));
+  writeFileSync(path.join(dir, 'scenarios', 'users.ts'), LOAD_SCENARIO);
+  const config = path.join(dir, 'perf.config.ts');
+  writeFileSync(config, readFileSync(config, 'utf8').replace("reporters: ['console', 'json'],", "users: 2, load: { scenarios: ['users'] }, reporters: ['console', 'json'],"));
   return dir;
 }
 
@@ -82,5 +104,38 @@ describe('perf run with `auth` on a service of its own', () => {
     assert.deepEqual(verdict.testData, { usersCreated: 1, usersRemoved: 0, leftBehind: [email], note: 'no auth.cleanup configured: 1 test user(s) left behind' });
     assert.ok(svc.accounts.has(email), 'the account is still there');
     assert.match(r.stderr, new RegExp(`test data: 1 test user created, 0 removed, 1 left behind \\(${email.replace(/[.]/g, '\\.')}\\): no auth\\.cleanup configured`));
+  });
+
+  // k6 load users (vu1, vu2) are the run's test data too: counted by the k6 side
+  // (perf_test_users_created{label}), signed in again and removed by the run's cleanup.
+  const loadRun = async (cleanup: boolean) => {
+    const cwd = loadProject(svc.url, cleanup);
+    const r = await runCli(['run', '--phase', 'load'], { cwd, timeoutMs: 120_000 });
+    const verdict = readVerdictFromOutput(cwd, r.stderr);
+    const emails = ['vu1', 'vu2'].map((l) => identityFor(testConfig({ auth: { login: { path: '/x' } } }).auth, verdict.runId, 1, l).email);
+    return { r, verdict, emails, runDir: runDirFromOutput(cwd, r.stderr) };
+  };
+
+  test('load users with auth.cleanup: both are counted as load users, removed the service\'s way, no account left; no secret in the run folder', async () => {
+    const { r, verdict, emails, runDir } = await loadRun(true);
+    assert.equal(r.code, 0, r.stderr);
+    for (const e of emails) assert.ok(!svc.accounts.has(e), `${e} was removed`);
+    assert.deepEqual(verdict.testData, { usersCreated: 2, usersRemoved: 2, leftBehind: [], loadUsersCreated: 2 });
+    assert.match(r.stderr, /test data: 2 test users created, 2 removed/);
+    const everything = [r.stdout, r.stderr, ...filesUnder(runDir).map((f) => readFileSync(f, 'utf8'))].join('\n');
+    for (const s of svc.secrets()) assert.ok(!everything.includes(s), `a secret leaked into the run's output: ${s.slice(0, 6)}…`);
+  });
+
+  test('load users without auth.cleanup: listed as left behind, with the note; the accounts are still there', async () => {
+    const { r, verdict, emails } = await loadRun(false);
+    assert.equal(r.code, 0, r.stderr);
+    for (const e of emails) assert.ok(svc.accounts.has(e), `${e} is still there`);
+    assert.deepEqual(verdict.testData, {
+      usersCreated: 2,
+      usersRemoved: 0,
+      leftBehind: emails,
+      loadUsersCreated: 2,
+      note: 'no auth.cleanup configured: 2 test user(s) left behind (all of them k6 load users)',
+    });
   });
 });

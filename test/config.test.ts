@@ -47,7 +47,7 @@ describe('resolveConfig', () => {
 
   test('a target URL from the environment makes the target external', async () => {
     const { config } = await resolveConfig({ cwd: tempDir(), env: { PERF_TARGET: 'http://127.0.0.1:9999', PERF_REDIS_URL: 'redis://127.0.0.1:6379' } });
-    assert.deepEqual(config.target, { baseUrl: 'http://127.0.0.1:9999', redisUrl: 'redis://127.0.0.1:6379' });
+    assert.deepEqual(config.target, { baseUrl: 'http://127.0.0.1:9999', redisUrl: 'redis://127.0.0.1:6379', start: [] });
   });
 
   test('for the sample-app target, database and Redis URLs configure the app', async () => {

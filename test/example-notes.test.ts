@@ -9,14 +9,19 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import { REPO, readVerdictFromOutput, runCli } from './helpers.ts';
+import { rmSync } from 'node:fs';
+import { REPO, readVerdictFromOutput, runCli, runDirFromOutput } from './helpers.ts';
 
-const CONFIG = path.join(REPO, 'examples', 'notes', 'perf.config.ts');
+// Run from the repository root with --config: paths of the project (target.start's cwd, flows,
+// scenarios, .perf/) are relative to the config file's folder, wherever perf is started.
+const CONFIG = path.join('examples', 'notes', 'perf.config.ts');
 const DATABASE_URL = process.env.PERF_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUN = randomBytes(3).toString('hex');
 const schemas: string[] = [];
+const runDirs: string[] = [];
 
 after(async () => {
+  for (const d of runDirs) rmSync(d, { recursive: true, force: true });
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
   try {
@@ -57,11 +62,13 @@ async function runNotes(label: string, faults: Record<string, unknown>, args: st
   const schema = `perf_notes_${RUN}_${label}`;
   schemas.push(schema);
   const r = await runCli(['run', '--config', CONFIG, '--reporter', 'console', ...args], {
+    cwd: REPO,
     env: { NOTES_PORT: String(await freePort()), NOTES_SCHEMA: schema, NOTES_FAULTS: JSON.stringify(faults), NOTES_DATABASE_URL: DATABASE_URL },
     timeoutMs,
   });
   const output = `${r.stdout}\n${r.stderr}`;
   const verdict = readVerdictFromOutput(REPO, output);
+  runDirs.push(runDirFromOutput(REPO, output));
   const checks = (): Check[] => verdict.phases.flatMap((p: any) => p.checks ?? []);
   return {
     code: r.code,
@@ -87,10 +94,13 @@ async function runNotes(label: string, faults: Record<string, unknown>, args: st
   };
 }
 
-const explain = (r: Run) => `exit ${r.code}; failed: ${r.failed().join(', ') || 'none'}; reasons: ${JSON.stringify(r.verdict.reasons)}\n${r.output.slice(-4000)}`;
+const explain = (r: Run) =>
+  `exit ${r.code}; failed: ${r.failed().join(', ') || 'none'}; reasons: ${JSON.stringify(r.verdict.reasons)}\n` +
+  r.failed().map((n) => `${n}: ${r.check(n).error}`).join('\n') +
+  `\n${r.output.slice(-3000)}`;
 
-// A short load: 3 users, the smoke profile (2 s ramp-up), a 6 s hold.
-const SHORT_LOAD = ['--users', '3', '--profile', 'smoke', '--duration', '6s'];
+// A short load: 3 users, the smoke profile (2 s ramp-up), a 4 s hold.
+const SHORT_LOAD = ['--users', '3', '--profile', 'smoke', '--duration', '4s'];
 
 test('healthy: every phase of the example project passes against notes-service', { timeout: 240_000 }, async () => {
   const r = await runNotes('healthy', {}, SHORT_LOAD, 230_000);
@@ -111,9 +121,15 @@ test('healthy: every phase of the example project passes against notes-service',
   assert.equal(r.check('notes_create_rejects_empty_body').status, 'passed');
   assert.equal(r.check('notes_get_unknown_id').status, 'skipped', 'integer ids: switched off by phases.smoke.disable');
   assert.equal(r.check('db_foreign_keys').status, 'passed');
+  // After load: the notes the scenarios counted are exactly the load users' rows.
+  assert.equal(r.check('reconcile_note').status, 'passed');
   assert.equal(r.check('page_app').status, 'passed');
   assert.equal(r.check('redirect_app').status, 'passed');
   for (const metric of ['data_isolation', 'ws_event_order', 'ws_event_ownership']) assert.equal(r.gate(metric).status, 'passed', metric);
+  // perf started notes-service itself (target.start) and stopped it; the run folder is the project's.
+  assert.equal(r.verdict.services?.[0]?.name, 'notes');
+  assert.ok(r.verdict.services[0].stopped, JSON.stringify(r.verdict.services));
+  assert.ok(runDirs.at(-1)!.startsWith(path.join(REPO, 'examples', 'notes', '.perf', 'runs')), runDirs.at(-1));
   // Test users were removed the service's way (DELETE /api/accounts/me).
   if (r.verdict.testData) assert.deepEqual(r.verdict.testData.leftBehind, [], JSON.stringify(r.verdict.testData));
 });
@@ -123,44 +139,51 @@ test('statusDegraded: api_health fails on the status body (HTTP 200, state yello
   assert.equal(r.verdict.status, 'failed', explain(r));
   assert.equal(r.code, 1);
   assert.deepEqual(r.failed(), ['api_health'], explain(r));
-  assert.match(r.check('api_health').error ?? '', /state/);
-  assert.match(r.check('api_health').error ?? '', /yellow/);
+  assert.match(r.check('api_health').error ?? '', /state/, explain(r));
+  assert.match(r.check('api_health').error ?? '', /yellow/, explain(r));
 });
 
 test('unprotectedMe: smoke fails me_requires_auth (200 where 403 is due)', { timeout: 90_000 }, async () => {
   const r = await runNotes('unprotected', { unprotectedMe: true }, ['--phase', 'smoke']);
   assert.equal(r.verdict.status, 'failed', explain(r));
   assert.deepEqual(r.failed(), ['me_requires_auth'], explain(r));
-  assert.match(r.check('me_requires_auth').error ?? '', /403/);
-  assert.match(r.check('me_requires_auth').error ?? '', /200/);
+  assert.match(r.check('me_requires_auth').error ?? '', /403/, explain(r));
+  assert.match(r.check('me_requires_auth').error ?? '', /200/, explain(r));
 });
 
-test('crossUserLeak: the isolation flow fails, and so does the load data_isolation gate', { timeout: 180_000 }, async () => {
-  const r = await runNotes('leak', { crossUserLeak: true }, ['--phase', 'flows,load', ...SHORT_LOAD]);
+test('crossUserLeak: the isolation flows fail, and so does the load data_isolation gate', { timeout: 150_000 }, async () => {
+  const r = await runNotes('leak', { crossUserLeak: true }, ['--phase', 'flows,load', '-s', 'notes-journey', ...SHORT_LOAD]);
   assert.equal(r.verdict.status, 'failed', explain(r));
-  assert.ok(r.failed().includes('notes_isolation'), explain(r));
-  assert.match(r.check('notes_isolation').error ?? '', /bob's list/);
+  // Every list now holds other users' notes: the isolation flow, and the CRUD flow's own list.
+  assert.deepEqual(r.failed(), ['notes_crud', 'notes_isolation'], explain(r));
+  assert.match(r.check('notes_isolation').error ?? '', /bob's list holds only bob's notes/, explain(r));
   const gate = r.gate('data_isolation');
   assert.equal(gate.status, 'failed', JSON.stringify(gate));
   assert.ok(gate.observed < 1, JSON.stringify(gate));
+  assert.equal(r.gate('http_req_duration').status, 'passed');
 });
 
-test('wsDropEnd: the agent flow fails (the run never ends)', { timeout: 90_000 }, async () => {
-  const r = await runNotes('dropend', { wsDropEnd: true }, ['--phase', 'flows']);
+test('wsDropEnd: the agent flow fails (no summary.end), and so does the ws_event_order gate', { timeout: 150_000 }, async () => {
+  const r = await runNotes('dropend', { wsDropEnd: true }, ['--phase', 'flows,load', '-s', 'summaries', ...SHORT_LOAD]);
   assert.equal(r.verdict.status, 'failed', explain(r));
   assert.deepEqual(r.failed(), ['agent_summary'], explain(r));
-  assert.match(r.check('agent_summary').error ?? '', /summary\.end/);
+  assert.match(r.check('agent_summary').error ?? '', /begin, chunks, end/, explain(r));
+  assert.match(r.check('agent_summary').error ?? '', /summary\.end/, explain(r));
+  assert.equal(r.gate('ws_event_order').status, 'failed', `${JSON.stringify(r.gate('ws_event_order'))}\n${explain(r)}`);
+  assert.equal(r.gate('ws_event_ownership').status, 'passed');
 });
 
-test('wsWrongOwner: the agent flow fails on ownership', { timeout: 90_000 }, async () => {
-  const r = await runNotes('owner', { wsWrongOwner: true }, ['--phase', 'flows']);
+test('wsWrongOwner: the agent flows fail on ownership, and so does the ws_event_ownership gate', { timeout: 150_000 }, async () => {
+  const r = await runNotes('owner', { wsWrongOwner: true }, ['--phase', 'flows,load', '-s', 'summaries', ...SHORT_LOAD]);
   assert.equal(r.verdict.status, 'failed', explain(r));
-  assert.ok(r.failed().includes('agent_summary'), explain(r));
-  assert.match(r.check('agent_summary').error ?? '', /every event is mine|owner/);
+  // Owner "0" on every frame: the summary's events, and the not_found answer too, are not mine.
+  assert.deepEqual(r.failed(), ['agent_foreign_note', 'agent_summary'], explain(r));
+  assert.match(r.check('agent_summary').error ?? '', /every event is mine/, explain(r));
+  assert.equal(r.gate('ws_event_ownership').status, 'failed', `${JSON.stringify(r.gate('ws_event_ownership'))}\n${explain(r)}`);
 });
 
-test('slowListMs: the notes-list latency gate fails', { timeout: 150_000 }, async () => {
-  const r = await runNotes('slow', { slowListMs: 400 }, ['--phase', 'load', ...SHORT_LOAD]);
+test('slowListMs: the notes-list latency gate fails', { timeout: 120_000 }, async () => {
+  const r = await runNotes('slow', { slowListMs: 400 }, ['--phase', 'load', '-s', 'notes-journey', ...SHORT_LOAD]);
   assert.equal(r.verdict.status, 'failed', explain(r));
   const gate = r.gate('http_req_duration');
   assert.equal(gate.status, 'failed', JSON.stringify(gate));

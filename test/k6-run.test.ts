@@ -48,6 +48,27 @@ describe('runK6 live progress (real k6)', () => {
     for (let i = 1; i < snapshots.length; i++) assert.ok(snapshots[i]!.requests >= snapshots[i - 1]!.requests);
   });
 
+  test("setup()'s data is not kept in the summary export: it may hold credentials perf does not know", async () => {
+    const dir = tempDir('perf-k6-setup-');
+    const script = path.join(dir, 'setup.js');
+    const password = `pw-${process.pid}-${Date.now()}-not-a-known-secret`;
+    writeFileSync(
+      script,
+      `import http from 'k6/http';
+export const options = { vus: 1, iterations: 2 };
+export function setup() { return { user: 'vu0', password: ${JSON.stringify(password)} }; }
+export default function (data) { if (!data.password) throw new Error('no setup data'); http.get(__ENV.BASE + '/hello'); }
+`,
+    );
+    const r = await runK6({ k6: await requireK6(), script, runDir: dir, label: 'setup', env: { BASE: server.url }, expectedMs: 2000 });
+    assert.equal(r.exitCode, 0);
+    const text = readFileSync(r.files.summary, 'utf8');
+    const summary = JSON.parse(text) as { metrics: { iterations: { count: number } }; setup_data?: unknown };
+    assert.equal(summary.metrics.iterations.count, 2, 'the summary is still k6\'s, with its metrics');
+    assert.ok(!text.includes(password), 'the password setup() returned is not in the summary');
+    assert.match(String(summary.setup_data), /not kept by perf/);
+  });
+
   // Raw samples, k6's CSV output (src/k6/k6-raw.ts): a short run has k6 write them
   // plain, compressed by perf afterwards; a run k6 bounds above 10 minutes has k6 compress
   // as it writes.

@@ -7,7 +7,7 @@
 // series, tag and field of InfluxDB (test/secrets-scan.ts): there must be none.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -105,8 +105,7 @@ const WS_TOKEN_IN_URL_SCENARIO = `
 import ws from 'k6/ws';
 import { WebSocket } from 'k6/websockets';
 import { sleep } from 'k6';
-import { currentSession } from './lib/auth.ts';
-import { WS_URL } from './lib/env.ts';
+import { currentSession, WS_URL } from 'perf-harness/k6';
 
 export const options = { vus: 2, iterations: 4 };
 
@@ -146,7 +145,9 @@ describe('no secret in any artifact: a full perf run (all phases, --influx) agai
     // The repository's scenarios plus one that authenticates its WebSockets the way many clients
     // do, with ?token= in the URL (sample-app accepts it): what k6 would tag every ws_* sample with.
     const scenarios = path.join(cwd, 'scenarios');
-    cpSync(path.join(REPO, 'scenarios'), scenarios, { recursive: true });
+    // The scenarios import only perf-harness/k6 (perf's lib stays in perf's checkout).
+    mkdirSync(scenarios, { recursive: true });
+    for (const f of readdirSync(path.join(REPO, 'scenarios')).filter((f) => f.endsWith('.ts'))) cpSync(path.join(REPO, 'scenarios', f), path.join(scenarios, f));
     writeFileSync(path.join(scenarios, 'ws-token-in-url.ts'), WS_TOKEN_IN_URL_SCENARIO);
     const config = path.join(cwd, 'perf.config.ts');
     writeFileSync(

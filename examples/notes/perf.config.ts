@@ -8,7 +8,7 @@
 // so several runs can share one PostgreSQL. Every check and gate below names the notes-service
 // fault (NOTES_FAULTS) that proves it can fail.
 import { defineConfig } from 'perf-harness';
-import { DATABASE_URL, FAULTS, PORT, SCHEMA } from './lib/env.ts';
+import { DATABASE_URL, FAULTS, PORT, SCHEMA, withSearchPath } from './lib/env.ts';
 
 const base = `http://127.0.0.1:${PORT}`;
 const ts = 'timestamp with time zone';
@@ -17,7 +17,9 @@ export default defineConfig({
   target: {
     baseUrl: base,
     wsUrl: `ws://127.0.0.1:${PORT}`,
-    databaseUrl: DATABASE_URL,
+    // perf's own connection (db-integrity, reconciliation, the flows' `db`) gets the service's
+    // schema as its search_path, so tables are named as the service names them: `notes`.
+    databaseUrl: withSearchPath(DATABASE_URL, SCHEMA),
     frontendUrl: base,
     start: [
       {
@@ -117,15 +119,15 @@ export default defineConfig({
     budgets: [{ page: 'login', metric: 'load', limitMs: 3000 }],
   },
 
-  // The schema lives in NOTES_SCHEMA: tables are named schema-qualified.
+  // The tables, in NOTES_SCHEMA (the search_path of target.databaseUrl).
   database: {
     tables: {
-      [`${SCHEMA}.accounts`]: {
+      accounts: {
         columns: { uid: 'bigint', username: 'text', password_hash: 'text', api_key_hash: 'text', created_at: ts },
         indexes: ['accounts_pkey', 'accounts_username_key', 'accounts_api_key_idx'],
         checks: ['accounts_username_check'],
       },
-      [`${SCHEMA}.notes`]: {
+      notes: {
         columns: { id: 'bigint', owner: 'bigint', title: 'text', body: 'text', created_at: ts },
         indexes: ['notes_pkey', 'notes_owner_idx'],
         foreignKeys: { owner: 'accounts(uid)' },
@@ -135,12 +137,12 @@ export default defineConfig({
     // After load: the notes the load says it created (k6 counter resources_created{kind:note})
     // are exactly the load users' rows (load users found by their username, auth.identity).
     reconcile: {
-      usersTable: `${SCHEMA}.accounts`,
+      usersTable: 'accounts',
       identityColumn: 'username',
       identity: 'username',
       userIdColumn: 'uid',
       userColumn: 'owner',
-      resources: { note: `${SCHEMA}.notes` },
+      resources: { note: 'notes' },
     },
   },
 

@@ -8,10 +8,16 @@
 // The credential is presented by `authHeaders(session, method)`: a bearer/API-key header, or for
 // cookie sessions nothing but the CSRF header on writes (k6 keeps a cookie jar per VU and sends
 // the session cookies itself). An API key sent as a query parameter is added by `credentialUrl`.
+//
+// Every load user this run signs UP (not one that existed and only logged in) is counted once on
+// the k6 Counter `perf_test_users_created`, tagged `label: vu<n>` and nothing else (never a
+// password, token or e-mail): perf reads the labels back after the load (src/load/load-phase.ts)
+// to reconcile exactly those users and to remove them at the end of the run (auth.cleanup).
 import { sleep } from 'k6';
 import crypto from 'k6/crypto';
 import exec from 'k6/execution';
 import http from 'k6/http';
+import { Counter } from 'k6/metrics';
 import { getPath } from '../../src/shared/json-path.ts';
 import { identityOf, passwordData, passwordFromDigest, passwordKey, renderTemplate, type IdentityTemplates } from '../../src/auth/template.ts';
 import { BASE_URL, RUN_ID } from './env.ts';
@@ -133,6 +139,9 @@ export function credentialUrl(session: Session | undefined, url: string): string
 let current: Session | undefined;
 let warned = false;
 
+/** Load users signed up by this run, tagged `label` (`vu<n>`): perf's metric, read back by perf (see the file's comment). */
+export const testUsersCreated = new Counter('perf_test_users_created');
+
 function send(req: AuthRequest, vars: Record<string, unknown>, name: string, expect: number[]) {
   const path = String(renderTemplate(req.path, vars));
   const body = req.body === undefined ? undefined : renderTemplate(req.body, vars);
@@ -169,6 +178,8 @@ export function currentSession(refresh = false, attempts = 3): Session | undefin
       const ok = AUTH.signup.expect ?? [200, 201, 204];
       signupAnswer = send(AUTH.signup, vars, 'auth_signup', [...ok, ...exists]);
       if (ok.indexOf(signupAnswer.status) >= 0) {
+        // Created now: counted even if what follows (the login) fails, the account exists.
+        testUsersCreated.add(1, { label: id.label });
         const body = json<unknown>(signupAnswer);
         const carries = c.type !== 'cookie' && body !== undefined && typeof getPath(body, c.tokenPath ?? 'accessToken') === 'string';
         if (!AUTH.login || carries) answer = signupAnswer;

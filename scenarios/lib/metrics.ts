@@ -3,12 +3,10 @@ import { Counter, Rate, Trend } from 'k6/metrics';
 
 /** 1 when a response held only the caller's own data, 0 on any crossover. Gated at 100 %. */
 export const dataIsolation = new Rate('data_isolation');
-/** Resources the load created successfully, tagged `kind` (kit, job, asset): reconciled with PostgreSQL after load. */
+/** Resources the load created successfully, tagged `kind`: reconciled with PostgreSQL after load (`database.reconcile.resources`). */
 export const resourcesCreated = new Counter('resources_created');
 /** Resources the load deleted, tagged `kind`. */
 export const resourcesDeleted = new Counter('resources_deleted');
-/** 1 when a job went queued → running → completed (never backwards) within the poll budget. */
-export const jobCompleted = new Rate('job_completed');
 
 /** 1 when the socket opened and the server greeted with a session within the time budget. */
 export const wsSessionEstablished = new Rate('ws_session_established');

@@ -5,12 +5,15 @@
  * - every user a `UserFactory` creates (a signup that succeeded, or a module's createUser()) is
  *   tracked in a registry owned by the run (keyed by run id: phases and checks share it without
  *   wiring); a login of an account that existed is not a creation; one identity counts once;
+ * - so is every k6 load user the load signed up (`perf_test_users_created{label}`, tracked by
+ *   src/auth/load-users.ts after the load, `load: true`);
  * - `cleanupRunUsers` (run-level teardown, before the target stops) removes each tracked user
  *   the service's way: `auth.cleanup` made as that user (logged in again once when the answer
  *   is not an expected status and `auth.login` exists: a token may have expired by then), or the
- *   module's `removeUser`; never throws;
- * - `testDataOf` is the verdict's `testData`: created, removed, and the identities left behind,
- *   with a note saying why when anything was left behind.
+ *   module's `removeUser`; at most 4 at once, within 30 s: what was not tried by then is left
+ *   behind, and said so; never throws;
+ * - `testDataOf` is the verdict's `testData`: created (of which load users), removed, and the
+ *   identities left behind, with a note saying why when anything was left behind.
  */
 import type { TestUser } from '../api/types.ts';
 import type { CheckContext, Evidence, ResolvedTarget } from '../checks/types.ts';
@@ -25,6 +28,8 @@ export interface TestData {
   usersRemoved: number;
   /** Identities (e-mail, or username for services that sign up by username) of users not removed. */
   leftBehind: string[];
+  /** How many of `usersCreated` are k6 load users (`vu<n>`); present when the load signed any up. */
+  loadUsersCreated?: number;
   note?: string;
 }
 
@@ -34,6 +39,10 @@ export interface TrackedUser {
   user: TestUser;
   /** Removes it (a request as the user, or the module's removeUser) in the cleanup's own context; absent: no way configured. */
   remove?: (ctx: CheckContext) => Promise<void>;
+  /** A k6 load user (`vu<n>`), made by the load's k6 processes. */
+  load?: boolean;
+  /** Why there is no `remove` (the note's words); default: no auth.cleanup / no removeUser(). */
+  why?: string;
 }
 
 interface RunUsers {
@@ -42,6 +51,10 @@ interface RunUsers {
   created: Map<string, TrackedUser>;
   removed: Set<string>;
   failures: string[];
+  /** Users the cleanup did not get to before its deadline. */
+  notTried: number;
+  /** The cleanup's deadline, for the note. */
+  timeoutMs: number;
 }
 
 const runs = new Map<string, RunUsers>();
@@ -49,7 +62,7 @@ const runs = new Map<string, RunUsers>();
 function registry(runId: string): RunUsers {
   let r = runs.get(runId);
   if (!r) {
-    r = { labels: new Map(), created: new Map(), removed: new Set(), failures: [] };
+    r = { labels: new Map(), created: new Map(), removed: new Set(), failures: [], notTried: 0, timeoutMs: CLEANUP_TIMEOUT_MS };
     runs.set(runId, r);
   }
   return r;
@@ -97,7 +110,7 @@ export async function cleanupRunUsers(opts: CleanupOptions): Promise<Evidence[]>
     target: opts.target,
     runId: opts.runId,
     runDir: opts.runDir,
-    signal: AbortSignal.timeout(opts.timeoutMs ?? CLEANUP_TIMEOUT_MS),
+    signal: AbortSignal.timeout((r.timeoutMs = opts.timeoutMs ?? CLEANUP_TIMEOUT_MS)),
     seed: opts.seed,
     shared: new Map(),
     redactor: opts.redactor,
@@ -105,11 +118,12 @@ export async function cleanupRunUsers(opts: CleanupOptions): Promise<Evidence[]>
     correlationId: () => `perf-${opts.runId}-cleanup-${++n}`,
     measure: () => undefined,
   };
-  const concurrency = opts.concurrency ?? 4;
+  const concurrency = Math.min(opts.concurrency ?? 4, 4);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, todo.length) }, async () => {
-      while (next < todo.length) {
+      // Past the deadline, no new removal starts: the rest are left behind (testData says so).
+      while (next < todo.length && !ctx.signal.aborted) {
         const t = todo[next++]!;
         try {
           await t.remove!(ctx);
@@ -120,6 +134,7 @@ export async function cleanupRunUsers(opts: CleanupOptions): Promise<Evidence[]>
       }
     }),
   );
+  r.notTried = todo.length - next;
   return evidence;
 }
 
@@ -130,13 +145,24 @@ export function testDataOf(runId: string, config: Pick<ResolvedConfig, 'auth'>):
   const created = r ? [...r.created.values()] : [];
   const removed = created.filter((t) => r!.removed.has(t.identity)).length;
   const leftBehind = created.filter((t) => !r!.removed.has(t.identity)).map((t) => t.identity);
-  const data: TestData = { usersCreated: created.length, usersRemoved: removed, leftBehind };
+  const loadUsers = created.filter((t) => t.load).length;
+  const data: TestData = { usersCreated: created.length, usersRemoved: removed, leftBehind, ...(loadUsers ? { loadUsersCreated: loadUsers } : {}) };
   if (leftBehind.length) {
-    const noWay = created.filter((t) => !t.remove).length;
     const parts: string[] = [];
-    if (noWay) parts.push(config.auth?.module ? `the auth module exports no removeUser(): ${noWay} test user(s) left behind` : `no auth.cleanup configured: ${noWay} test user(s) left behind`);
-    const failed = leftBehind.length - noWay;
-    if (failed) parts.push(`${failed} could not be removed (${r!.failures.slice(0, 3).join('; ')}${r!.failures.length > 3 ? '; …' : ''})`);
+    // Users no way was configured for, grouped by why.
+    const noWay = new Map<string, TrackedUser[]>();
+    for (const t of created.filter((t) => !t.remove)) {
+      const why = t.why ?? (config.auth?.module ? 'the auth module exports no removeUser()' : 'no auth.cleanup configured');
+      noWay.set(why, [...(noWay.get(why) ?? []), t]);
+    }
+    for (const [why, users] of noWay) {
+      const load = users.filter((t) => t.load).length;
+      parts.push(`${why}: ${users.length} test user(s) left behind${load ? ` (${load === users.length ? 'all' : load} of them k6 load users)` : ''}`);
+    }
+    const notTried = r!.notTried;
+    if (notTried) parts.push(`the cleanup's ${Math.round(r!.timeoutMs / 1000)} s deadline passed before ${notTried} could be tried`);
+    const failed = leftBehind.length - [...noWay.values()].reduce((n, u) => n + u.length, 0) - notTried;
+    if (failed > 0) parts.push(`${failed} could not be removed (${r!.failures.slice(0, 3).join('; ')}${r!.failures.length > 3 ? '; …' : ''})`);
     data.note = parts.join('; ');
   }
   return data;

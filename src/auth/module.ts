@@ -2,8 +2,8 @@
  * `auth.module`: a file of the user's project that makes test users its own way (an admin API,
  * an invitation, a seeded database row), for services whose sign-up no request template
  * describes. Loaded the way user files are: bundled by esbuild (TypeScript, local imports;
- * `perf-harness` resolves to this harness) into `<project>/.perf/build/`, then imported. Loaded
- * once per process per file version.
+ * `perf-harness` resolves to this harness) into `<project>/.perf/build/`, then imported
+ * (`bundleAndImport`, bundler/load-module.ts). Loaded once per process per file version.
  *
  * The module exports:
  *   createUser({ label, identity, api }): Promise<TestUserInit>   (required)
@@ -11,13 +11,13 @@
  * `identity` is what perf would give the user (e-mail, username, password, name: use them so
  * reruns are deterministic); `api` is an anonymous HTTP client on the target (`api.as(user)`).
  */
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { bundleAndImport } from '../../bundler/load-module.ts';
 import type { ApiClient, TestUser } from '../api/types.ts';
 import type { CheckContext } from '../checks/types.ts';
 import { CheckFailure } from '../checks/types.ts';
-import { HARNESS_ROOT, buildDir } from '../paths.ts';
+import { buildDir } from '../paths.ts';
 
 /** What createUser() returns: what proves the user, in any combination. */
 export interface TestUserInit {
@@ -58,44 +58,22 @@ export async function loadAuthModule(ctx: Pick<CheckContext, 'runDir'>, file: st
   const key = `${abs}@${mtime}`;
   let p = loaded.get(key);
   if (!p) {
-    p = bundleAndImport(projectDir, abs);
+    p = importAuthModule(projectDir, abs);
     loaded.set(key, p);
     p.catch(() => loaded.delete(key));
   }
   return p;
 }
 
-async function bundleAndImport(projectDir: string, abs: string): Promise<AuthModule> {
-  const { build } = await import('esbuild');
-  const outDir = buildDir(projectDir);
-  mkdirSync(outDir, { recursive: true });
-  const out = path.join(outDir, `auth-module.${process.pid}.${Date.now()}.mjs`);
-  try {
-    await build({
-      entryPoints: [abs],
-      outfile: out,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      sourcemap: 'inline',
-      alias: { 'perf-harness': path.join(HARNESS_ROOT, 'src', 'index.ts') },
-      logLevel: 'silent',
-    });
-  } catch (e) {
-    const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }).errors;
-    const text = errors?.map((x) => (x.location ? `${x.location.file}:${x.location.line}:${x.location.column + 1} - ${x.text}` : x.text)).join('; ') ?? String(e);
-    throw new CheckFailure(`auth.module ${abs} does not build: ${text}`);
-  }
-  let mod: Partial<AuthModule> & { default?: Partial<AuthModule> };
-  try {
-    mod = (await import(pathToFileURL(out).href)) as typeof mod;
-  } catch (e) {
-    throw new CheckFailure(`auth.module ${abs} threw while loading: ${e instanceof Error ? e.message : String(e)}`);
-  } finally {
-    rmSync(out, { force: true });
-  }
+async function importAuthModule(projectDir: string, abs: string): Promise<AuthModule> {
+  // A CheckFailure, not a UserError: the module is loaded by the check that makes the users.
+  const mod = await bundleAndImport<Partial<AuthModule> & { default?: Partial<AuthModule> }>(abs, {
+    outDir: buildDir(projectDir),
+    stem: 'auth-module',
+    sourcemap: true,
+    buildError: (lines) => new CheckFailure(`auth.module ${abs} does not build: ${lines.join('; ')}`),
+    loadError: (message) => new CheckFailure(`auth.module ${abs} threw while loading: ${message}`),
+  });
   const m = typeof mod.createUser === 'function' ? mod : mod.default;
   if (!m || typeof m.createUser !== 'function') throw new CheckFailure(`auth.module ${abs} must export createUser({ label, identity, api })`);
   return { createUser: m.createUser.bind(m), ...(typeof m.removeUser === 'function' ? { removeUser: m.removeUser.bind(m) } : {}) };

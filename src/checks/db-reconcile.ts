@@ -4,9 +4,11 @@
  * `resources_deleted{kind}`, summed over the load phase) and the load users, found by exact
  * match of `reconcile.identityColumn` in `reconcile.usersTable` against the identities perf gave
  * them: `auth.identity[reconcile.identity]` for the labels `vu<n>` (what `perf-harness/k6`'s
- * `session()` signs up, scenarios/lib/auth.ts). n runs over every VU a scenario may have:
- * 0 (setup()) to `loadUserLabels`' bound, so a profile past --users (stress) or an
- * open-model scenario adding VUs is covered; identities nobody used match nothing.
+ * `session()` signs up, scenarios/lib/auth.ts). Which labels: exactly those the load counted
+ * on `perf_test_users_created{label}` (LoadCounters.loadUsers). When no scenario counted one
+ * (users made some other way), every VU a scenario may have: 0 (setup()) to `loadUserLabels`'
+ * bound, so a profile past --users (stress) or an open-model scenario adding VUs is covered
+ * (identities nobody used match nothing), and each check's evidence says it guessed.
  *
  *   reconcile_<kind>     rows of the load users in the kind's table = created − deleted
  *                        (one missing row is a lost write; one extra is a duplicate); kinds in
@@ -27,6 +29,8 @@ import { CheckFailure, CheckSkipped, type Check, type CheckContext } from './typ
 export interface LoadCounters {
   created: Record<string, number>;
   deleted: Record<string, number>;
+  /** Labels (`vu<n>`) of the load users the load signed up (k6 counter `perf_test_users_created{label}`); absent when not counted. */
+  loadUsers?: string[];
 }
 
 /** `vu0` … `vuN`: k6's setup() (VU 0) and every VU a scenario may run (N: 4 × the peak of the profile, at least 200). */
@@ -36,10 +40,13 @@ export function loadUserLabels(config: Pick<ResolvedConfig, 'users' | 'load'>): 
   return Array.from({ length: n + 1 }, (_, i) => `vu${i}`);
 }
 
-/** The identities (`reconcile.identity` of `auth.identity`) of this run's load users. */
-export function loadUserIdentities(config: Pick<ResolvedConfig, 'users' | 'load' | 'auth' | 'database'>, runId: string): string[] {
+/**
+ * The identities (`reconcile.identity` of `auth.identity`) of this run's load users: of
+ * `labels` (the load users the load counted), else of every label `loadUserLabels` guesses.
+ */
+export function loadUserIdentities(config: Pick<ResolvedConfig, 'users' | 'load' | 'auth' | 'database'>, runId: string, labels?: string[]): string[] {
   const which = config.database.reconcile?.identity ?? 'email';
-  return loadUserLabels(config).map((label) => identityOf(config.auth?.identity, runId, label)[which]);
+  return (labels ?? loadUserLabels(config)).map((label) => identityOf(config.auth?.identity, runId, label)[which]);
 }
 
 function requireDb(ctx: CheckContext): string {
@@ -56,7 +63,20 @@ export function dbReconcileChecks(config: ResolvedConfig, counters: () => LoadCo
   const userCol = quoteIdent(rc.userColumn);
   const identity = quoteIdent(rc.identityColumn);
   const uid = quoteIdent(rc.userIdColumn);
-  const loadUsers = (ctx: CheckContext) => loadUserIdentities(config, ctx.runId);
+  // The load users the load counted; without that counter, the guessed range, said in the evidence.
+  const loadUsers = (ctx: CheckContext): string[] => {
+    const labels = counters()?.loadUsers;
+    if (labels) {
+      ctx.record({ kind: 'note', message: `load users: the ${labels.length} the load signed up (k6 counter perf_test_users_created{label})`, data: { labels } });
+      return loadUserIdentities(config, ctx.runId, labels);
+    }
+    const guessed = loadUserLabels(config);
+    ctx.record({
+      kind: 'note',
+      message: `load users: the load counted none on perf_test_users_created{label} (users made other than by perf-harness/k6's session()?): looked for every label a VU may have, vu0 … ${guessed.at(-1)}`,
+    });
+    return loadUserIdentities(config, ctx.runId, guessed);
+  };
 
   const countersOrFail = (): LoadCounters => {
     const c = counters();

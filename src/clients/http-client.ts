@@ -89,21 +89,7 @@ export class HttpClient {
     const { ctx } = this;
     const url = /^https?:\/\//i.test(path) ? path : `${this.baseUrl}${path.startsWith('/') ? '' : '/'}${path}`;
     const correlationId = ctx.correlationId();
-    const headers: Record<string, string> = { accept: 'application/json' };
-    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
-    headers[this.correlationHeader] = correlationId;
-    if (opts.token !== undefined) {
-      ctx.redactor.addSecret(opts.token);
-      headers.authorization = `Bearer ${opts.token}`;
-    }
-    let body: string | undefined;
-    if (opts.body !== undefined) {
-      if (typeof opts.body === 'string') body = opts.body;
-      else {
-        body = JSON.stringify(opts.body);
-        headers['content-type'] ??= 'application/json';
-      }
-    }
+    const { headers, body } = this.requestParts('application/json', correlationId, opts);
 
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)]);
     const startedAt = new Date();
@@ -126,21 +112,7 @@ export class HttpClient {
     }
     const durationMs = performance.now() - t0;
 
-    const exchange: HttpExchange = {
-      kind: 'http',
-      correlationId,
-      method,
-      url: ctx.redactor.redactString(url),
-      requestHeaders: ctx.redactor.redactHeaders(headers),
-      ...(body !== undefined && { requestBody: truncate(ctx.redactor.redactBody(body)) }),
-      ...(status !== undefined && { status }),
-      ...(responseHeaders && { responseHeaders: ctx.redactor.redactHeaders(responseHeaders) }),
-      ...(status !== undefined && { responseBody: truncate(ctx.redactor.redactBody(text)) }),
-      startedAt: startedAt.toISOString(),
-      durationMs: round(durationMs),
-      ...(ttfbMs !== undefined && { ttfbMs: round(ttfbMs) }),
-      ...(error !== undefined && { error }),
-    };
+    const exchange = httpExchange(ctx, { correlationId, method, url, headers, body, startedAt, durationMs, ttfbMs, status, responseHeaders, responseText: text, error });
     let recorded = opts.record !== false || error !== undefined;
     if (recorded) ctx.record(exchange);
     if (error !== undefined) {
@@ -165,6 +137,70 @@ export class HttpClient {
       },
     };
   }
+
+  /**
+   * The headers (names lower-cased: `accept`, the caller's, the correlation id, then a bearer
+   * `token`, registered as a secret) and the body (JSON-serialised unless a string, with
+   * `content-type: application/json` unless the caller set one) of a request of this client.
+   */
+  requestParts(accept: string, correlationId: string, opts: Pick<RequestOptions, 'headers' | 'token' | 'body'>): { headers: Record<string, string>; body: string | undefined } {
+    const headers: Record<string, string> = { accept };
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
+    headers[this.correlationHeader] = correlationId;
+    if (opts.token !== undefined) {
+      this.ctx.redactor.addSecret(opts.token);
+      headers.authorization = `Bearer ${opts.token}`;
+    }
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      if (typeof opts.body === 'string') body = opts.body;
+      else {
+        body = JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+    }
+    return { headers, body };
+  }
+}
+
+/** What `httpExchange` makes evidence of: one request and what came back (no status: no answer). */
+export interface ExchangeParts {
+  correlationId: string;
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  startedAt: Date;
+  durationMs: number;
+  ttfbMs?: number;
+  status?: number;
+  responseHeaders?: Record<string, string>;
+  /** The whole response body as text (only kept when there is a status). */
+  responseText: string;
+  error?: string;
+}
+
+/**
+ * The redacted evidence of one exchange: URL, headers and bodies through `ctx.redactor`, bodies
+ * redacted *before* they are cut at EVIDENCE_BODY_LIMIT (a cut secret could escape redaction by
+ * value), times rounded to 0.01 ms.
+ */
+export function httpExchange(ctx: CheckContext, x: ExchangeParts): HttpExchange {
+  return {
+    kind: 'http',
+    correlationId: x.correlationId,
+    method: x.method,
+    url: ctx.redactor.redactString(x.url),
+    requestHeaders: ctx.redactor.redactHeaders(x.headers),
+    ...(x.body !== undefined && { requestBody: truncate(ctx.redactor.redactBody(x.body)) }),
+    ...(x.status !== undefined && { status: x.status }),
+    ...(x.responseHeaders && { responseHeaders: ctx.redactor.redactHeaders(x.responseHeaders) }),
+    ...(x.status !== undefined && { responseBody: truncate(ctx.redactor.redactBody(x.responseText)) }),
+    startedAt: x.startedAt.toISOString(),
+    durationMs: round(x.durationMs),
+    ...(x.ttfbMs !== undefined && { ttfbMs: round(x.ttfbMs) }),
+    ...(x.error !== undefined && { error: x.error }),
+  };
 }
 
 /** `METHOD /path (correlation id X)`: how every failure message names a request. */

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { bundleAndImport } from '../../bundler/load-module.ts';
 import { configSchema, type PerfConfig, type ResolvedConfig } from './config-schema.ts';
 import { UserError } from '../errors.ts';
-import { HARNESS_ROOT, perfDir } from '../paths.ts';
+import { perfDir } from '../paths.ts';
 
 export { defineConfig } from './define-config.ts';
 export type { PerfConfig, ResolvedConfig } from './config-schema.ts';
@@ -36,47 +36,15 @@ export interface Resolved {
 
 /**
  * Loads `perf.config.ts` by bundling it with esbuild (TypeScript, local imports) into
- * `.perf/config/` and importing the result. `perf-harness` imports resolve to this
- * harness, so configs outside this repository can `import { defineConfig } from 'perf-harness'`.
+ * `.perf/config/` and importing the result (`bundleAndImport`, bundler/load-module.ts).
+ * `perf-harness` imports resolve to this harness, so configs outside this repository can
+ * `import { defineConfig } from 'perf-harness'`.
  */
 export async function loadConfigFile(file: string, cwd: string): Promise<PerfConfig> {
-  const { build } = await import('esbuild');
-  // Rebuilt on every load (esbuild takes milliseconds): a cache keyed on the entry file
-  // would miss changes in the files it imports.
-  const outDir = path.join(perfDir(cwd), 'config');
-  mkdirSync(outDir, { recursive: true });
-  const out = path.join(outDir, `perf.config.${process.pid}.${Date.now()}.mjs`);
-  {
-    try {
-      await build({
-        entryPoints: [file],
-        outfile: out,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node20',
-        packages: 'external',
-        alias: { 'perf-harness': path.join(HARNESS_ROOT, 'src', 'index.ts') },
-        logLevel: 'silent',
-      });
-    } catch (e) {
-      const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }).errors;
-      if (!errors) throw e;
-      throw new UserError(
-        `cannot load ${path.relative(cwd, file)}:\n${errors.map((x) => (x.location ? `${x.location.file}:${x.location.line}:${x.location.column + 1} - ${x.text}` : x.text)).join('\n')}`,
-      );
-    }
-  }
-  let mod: { default?: unknown };
-  try {
-    mod = (await import(pathToFileURL(out).href)) as { default?: unknown };
-  } catch (e) {
-    throw new UserError(`${path.relative(cwd, file)} threw while loading: ${e instanceof Error ? e.message : String(e)}`);
-  } finally {
-    rmSync(out, { force: true });
-  }
+  const rel = path.relative(cwd, file);
+  const mod = await bundleAndImport<{ default?: unknown }>(file, { outDir: path.join(perfDir(cwd), 'config'), stem: 'perf.config', label: rel });
   if (!mod.default || typeof mod.default !== 'object') {
-    throw new UserError(`${path.relative(cwd, file)} must \`export default defineConfig({ ... })\``);
+    throw new UserError(`${rel} must \`export default defineConfig({ ... })\``);
   }
   return mod.default as PerfConfig;
 }

@@ -11,8 +11,8 @@
  */
 import type { ApiClient, ApiRequestOptions, ApiResponse, SseEvent, TestUser } from '../api/types.ts';
 import { authHeadersFor, credentialUrl, rememberCookies } from '../auth/users.ts';
-import { CheckFailure, type CheckContext, type HttpExchange } from '../checks/types.ts';
-import { EVIDENCE_BODY_LIMIT, HttpClient, type HttpResponse } from '../clients/http-client.ts';
+import { CheckFailure, type CheckContext } from '../checks/types.ts';
+import { HttpClient, httpExchange, type HttpResponse } from '../clients/http-client.ts';
 import type { ResolvedConfig } from '../config/config-schema.ts';
 
 const STREAM_TIMEOUT_MS = 15_000;
@@ -99,14 +99,7 @@ async function readStream(
   user: TestUser | undefined,
 ): Promise<{ response: ApiResponse<string>; events: SseEvent[] }> {
   const correlationId = ctx.correlationId();
-  const headers: Record<string, string> = { accept: 'text/event-stream' };
-  for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v;
-  headers[http.correlationHeader] = correlationId;
-  let body: string | undefined;
-  if (opts.body !== undefined) {
-    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-    if (typeof opts.body !== 'string') headers['content-type'] ??= 'application/json';
-  }
+  const { headers, body } = http.requestParts('text/event-stream', correlationId, { headers: extra, body: opts.body });
   const stop = new AbortController();
   const timeoutMs = opts.timeoutMs ?? STREAM_TIMEOUT_MS;
   const timer = setTimeout(() => stop.abort(), timeoutMs);
@@ -171,24 +164,21 @@ async function readStream(
     stop.abort();
   }
   const durationMs = Math.round((performance.now() - t0) * 100) / 100;
-  const exchange: HttpExchange = {
-    kind: 'http',
+  const exchange = httpExchange(ctx, {
     correlationId,
     method,
-    url: ctx.redactor.redactString(url),
-    requestHeaders: ctx.redactor.redactHeaders(headers),
-    ...(body !== undefined && { requestBody: cut(ctx.redactor.redactBody(body)) }),
-    ...(status !== undefined && { status, responseHeaders: ctx.redactor.redactHeaders(responseHeaders), responseBody: cut(ctx.redactor.redactString(raw)) }),
-    startedAt: startedAt.toISOString(),
+    url,
+    headers,
+    body,
+    startedAt,
     durationMs,
-    ...(ttfbMs !== undefined && { ttfbMs: Math.round(ttfbMs * 100) / 100 }),
-    ...(error !== undefined && { error }),
-  };
+    ttfbMs,
+    status,
+    ...(status !== undefined && { responseHeaders }),
+    responseText: raw,
+    error,
+  });
   ctx.record(exchange);
   if (status === undefined) throw new CheckFailure(`${method} ${exchange.url}: ${error ?? 'no answer'} (correlation id ${correlationId})`);
   return { response: toApiResponse<string>({ method, status, headers: responseHeaders, text: raw, durationMs, correlationId, exchange }), events };
-}
-
-function cut(s: string): string {
-  return s.length <= EVIDENCE_BODY_LIMIT ? s : `${s.slice(0, EVIDENCE_BODY_LIMIT)}… [truncated, ${s.length} characters in all]`;
 }

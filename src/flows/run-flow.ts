@@ -16,10 +16,9 @@
  *   An abort (timeout, Ctrl-C) is passed on as it is: the pipeline reports it.
  */
 import { stripVTControlCharacters } from 'node:util';
-import type { BrowserFlowFixtures, BrowserFlowFn, FlowFixtures, FlowFn, TestUser } from '../api/types.ts';
-import { UserFactory, authHeadersFor } from '../auth/users.ts';
-import { cookiesFor } from '../auth/credentials.ts';
-import { toCheckFailure, withBrowser } from '../checks/frontend-session.ts';
+import type { BrowserFlowFixtures, BrowserFlowFn, FlowFixtures, FlowFn } from '../api/types.ts';
+import { UserFactory } from '../auth/users.ts';
+import { signInBrowser, toCheckFailure, withBrowser } from '../checks/frontend-session.ts';
 import { CheckFailure, CheckSkipped, type Check, type CheckContext, type Evidence } from '../checks/types.ts';
 import { parseDurationMs } from '../cli/flags.ts';
 import type { ResolvedConfig } from '../config/config-schema.ts';
@@ -151,7 +150,8 @@ async function runBrowserFlow(f: LoadedFlow, ctx: CheckContext, config: Resolved
       page: s.page,
       context: s.context,
       baseURL: s.baseUrl,
-      signIn: (user) => signIn(ctx, config, s.context, s.baseUrl, user),
+      // The same hand-over as the front-end checks' (`signInBrowser`, frontend-session.ts).
+      signIn: (user) => signInBrowser(ctx, config.frontend.signIn, s.context, s.baseUrl, user),
     };
     try {
       await flowScope.run({ signal: ctx.signal }, () => (f.fn as BrowserFlowFn)(fixtures));
@@ -161,39 +161,6 @@ async function runBrowserFlow(f: LoadedFlow, ctx: CheckContext, config: Resolved
       throw asFailure(e, ctx, projectDir);
     }
   });
-}
-
-/** Signs `user` in to the pages as `frontend.signIn` says (see src/api/types.ts). */
-async function signIn(ctx: CheckContext, config: ResolvedConfig, context: BrowserFlowFixtures['context'], baseURL: string, user: TestUser): Promise<void> {
-  const how = config.frontend.signIn;
-  if (!how) throw new CheckFailure('signIn(): the config has no `frontend.signIn`: say how a signed-in browser carries the user (cookie, localStorage, header or session; docs/flows.md)');
-  const token = () => {
-    if (!user.token) throw new CheckFailure(`signIn(): test user ${user.label} has no token (frontend.signIn.via "${how.via}" needs one; a cookie-session service uses via: "session")`);
-    ctx.redactor.addSecret(user.token);
-    return user.token;
-  };
-  switch (how.via) {
-    case 'cookie':
-      await context.addCookies([{ name: how.name, value: token(), url: baseURL, sameSite: 'Lax' }]);
-      return;
-    case 'localStorage':
-      await context.addInitScript({ content: `try { window.localStorage.setItem(${JSON.stringify(how.key)}, ${JSON.stringify(token())}); } catch (e) {}` });
-      return;
-    case 'header': {
-      const headers = authHeadersFor(user, 'GET', ctx.target.baseUrl);
-      for (const v of Object.values(headers)) ctx.redactor.addSecret(v);
-      await context.setExtraHTTPHeaders(headers);
-      return;
-    }
-    case 'session': {
-      const urls = [...new Set([ctx.target.baseUrl, baseURL])];
-      const cookies = urls.flatMap((u) => cookiesFor(user, u));
-      if (!cookies.length) throw new CheckFailure(`signIn(): test user ${user.label} has no session cookies (frontend.signIn.via "session" needs auth.credential type "cookie")`);
-      for (const c of cookies) ctx.redactor.addSecret(c.value);
-      await context.addCookies(cookies);
-      return;
-    }
-  }
 }
 
 function slug(name: string): string {

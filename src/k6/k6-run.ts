@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { K6_SYSTEM_TAGS } from '../../analysis/k6-csv.ts';
@@ -289,6 +289,7 @@ export async function runK6(opts: K6RunOptions): Promise<K6RunResult> {
   const { exitCode, meaning } = k6Outcome(exit.code, exit.sig, sent);
   const durationMs = Date.now() - started;
   if (rawMode === 'plain') files.samples = await gzipRawSamples(files.samples);
+  dropSetupData(files.summary);
   if (opts.redact) redactTextFile(files.summary, opts.redact);
 
   return {
@@ -351,6 +352,24 @@ function collectScriptError(line: string, errors: Map<string, ScriptError>): voi
 }
 
 const EXPR = /^\s*([a-z]+(?:\(\d+(?:\.\d+)?\))?)\s*(<=|>=|<|>|===|==|!=)\s*(-?[\d.]+)\s*$/;
+
+/**
+ * `--summary-export` carries what the script's `setup()` returned (`setup_data`): a script's own
+ * data, often the session it signed in (credentials perf may not know as secrets, such as a
+ * load user's password or a session cookie). perf reads nothing from it, so it is not kept.
+ */
+export function dropSetupData(summaryFile: string): void {
+  if (!existsSync(summaryFile)) return;
+  let summary: Record<string, unknown>;
+  try {
+    summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return;
+  }
+  if (!summary || typeof summary !== 'object' || !('setup_data' in summary)) return;
+  summary.setup_data = '[not kept by perf: setup() data may hold credentials]';
+  writeFileSync(summaryFile, JSON.stringify(summary, null, 4));
+}
 
 /** In `--summary-export`, a threshold's boolean is true when the threshold was crossed. */
 export function readThresholds(summaryFile: string): ThresholdResult[] {

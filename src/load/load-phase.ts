@@ -41,8 +41,13 @@ export interface LoadPhaseOptions {
   targetPid?: () => number | undefined;
   /** Generator judged saturated above this share of all cores (0..1). */
   saturationCpuShare?: number;
-  /** Receives what the load created and deleted (k6 counters by `kind`), for the after-load reconciliation. */
-  onCounters?: (c: { created: Record<string, number>; deleted: Record<string, number> }) => void;
+  /**
+   * Receives what the load created and deleted (k6 counters by `kind`), for the after-load
+   * reconciliation, and the labels (`vu<n>`) of the load users it signed up (k6 counter
+   * `perf_test_users_created{label}`, scenarios/lib/auth.ts), for reconciliation and cleanup;
+   * `loadUsers` is absent when no scenario counted one (users made some other way, or none).
+   */
+  onCounters?: (c: { created: Record<string, number>; deleted: Record<string, number>; loadUsers?: string[] }) => void;
   /** Extra k6 outputs and per-sample tags (InfluxDB: src/influx/influx.ts). */
   outputs?: (scenario: string) => { outputs: string[]; tags: Record<string, string>; env?: Record<string, string> } | undefined;
   /** `load.checks`: how k6 checks no threshold or gate covers decide (default: every evaluation passes). */
@@ -214,7 +219,8 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
   }
 
   const stores = [...storeOf.values()];
-  opts.onCounters?.({ created: sumByKind(stores, 'resources_created'), deleted: sumByKind(stores, 'resources_deleted') });
+  const loadUsers = labelsCounted(stores, 'perf_test_users_created');
+  opts.onCounters?.({ created: sumByKind(stores, 'resources_created'), deleted: sumByKind(stores, 'resources_deleted'), ...(loadUsers ? { loadUsers } : {}) });
 
   // Each gate holds in each scenario it applies to (and each value of its groupBy tag), the
   // worst deciding; merged over its scenarios only when it says `merge: true` (analysis/gates.ts).
@@ -318,6 +324,20 @@ function sumByKind(stores: MetricStore[], metric: string): Record<string, number
   const out: Record<string, number> = {};
   for (const store of stores) for (const s of store.select(metric)) if (s.tags.kind) out[s.tags.kind] = (out[s.tags.kind] ?? 0) + s.sum;
   return out;
+}
+
+/** The `label` tags of a counter's samples over every scenario, in `vu<n>` order; undefined when no scenario has the counter. */
+function labelsCounted(stores: MetricStore[], metric: string): string[] | undefined {
+  const labels = new Set<string>();
+  let seen = false;
+  for (const store of stores) {
+    for (const s of store.select(metric)) {
+      seen = true;
+      if (s.tags.label && s.sum > 0) labels.add(s.tags.label);
+    }
+  }
+  const n = (l: string) => Number(/^vu(\d+)$/.exec(l)?.[1] ?? Number.MAX_SAFE_INTEGER);
+  return seen ? [...labels].sort((a, b) => n(a) - n(b) || a.localeCompare(b)) : undefined;
 }
 
 /** Windows of 10 s, widened for long runs so a verdict holds at most ~120 of them. */

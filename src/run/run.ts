@@ -12,6 +12,7 @@ import { buildManifest } from './manifest.ts';
 import { buildDir, runsDir } from '../paths.ts';
 import { dbReconcileChecks, type LoadCounters } from '../checks/db-reconcile.ts';
 import { cleanupRunUsers, forgetRun, testDataOf } from '../auth/cleanup.ts';
+import { trackLoadUsers } from '../auth/load-users.ts';
 import { checkPhase, DEFAULT_POLICIES, type CheckFactory } from './phases.ts';
 import { PROFILES } from '../../scenarios/lib/profiles.ts';
 import { loadPhase } from '../load/load-phase.ts';
@@ -163,11 +164,15 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
     // The user's services start first (in order), then the target fixture resolves the target.
     const specs = typeof opts.config.target === 'object' ? opts.config.target.start : [];
     if (specs.length) services = new Services({ specs, projectDir: opts.projectDir, runDir, redactor, env });
-    // Last set up, so first torn down: the test users the run made are removed while the target runs.
+    // Last set up, so first torn down: the test users the run made are removed while the target
+    // runs, after the last phase (so after db-integrity-after-load reconciled the load users' rows).
+    // The k6 load users (perf_test_users_created{label}) join the Node-side ones here.
     const testUsersFixture: Fixture = {
       name: 'test users',
       setup: async () => ({
         teardown: async () => {
+          const labels = loadCounters?.loadUsers;
+          if (labels?.length) await trackLoadUsers({ runId, runDir, config: opts.config, labels });
           if (target) await cleanupRunUsers({ runId, runDir, seed: opts.config.seed, redactor, target });
         },
       }),

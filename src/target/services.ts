@@ -32,7 +32,7 @@ import type { Redactor } from '../redact/redact.ts';
 import { LineRedactor } from '../redact/redact-stream.ts';
 import type { Fixture } from '../run/pipeline.ts';
 import type { PhaseResult, ServiceRecord } from '../run/verdict.ts';
-import { groupAlive } from './target.ts';
+import { delay, signalGroup, stopProcessGroup } from './process-group.ts';
 
 const POLL_MS = 200;
 const PROBE_TIMEOUT_MS = 1_000;
@@ -252,15 +252,10 @@ export class Services {
       const pgid = r.pid!;
       const grace = graceMs ?? parseDurationMs(r.spec.stopTimeout, `target.start "${r.spec.name}" stopTimeout`);
       const t0 = performance.now();
-      if (groupAlive(pgid)) {
-        signalGroup(pgid, 'SIGTERM');
-        const clean = await waitUntil(() => !groupAlive(pgid), grace);
-        if (!clean) {
-          signalGroup(pgid, 'SIGKILL');
-          await waitUntil(() => !groupAlive(pgid), 5_000);
-        }
-        r.stopped = { signal: clean ? 'SIGTERM' : 'SIGKILL', ms: Math.round(performance.now() - t0) };
-        if (!clean) this.say(`service ${r.spec.name} did not stop within ${r.spec.stopTimeout} of SIGTERM: killed (SIGKILL)`);
+      const ended = await stopProcessGroup(pgid, { graceMs: grace, term: 'group' });
+      if (ended) {
+        r.stopped = { signal: ended, ms: Math.round(performance.now() - t0) };
+        if (ended === 'SIGKILL') this.say(`service ${r.spec.name} did not stop within ${r.spec.stopTimeout} of SIGTERM: killed (SIGKILL)`);
       }
       await new Promise<void>((resolve) => {
         if (!r.log || r.log.closed) return resolve();
@@ -299,23 +294,4 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
 function quote(lines: string[]): string {
   const last = lines.slice(-QUOTED_LINES);
   return last.length ? `  --- last ${last.length} line(s) of its output ---\n${last.map((l) => `  | ${l}`).join('\n')}` : '  (it printed nothing)';
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(predicate: () => boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (predicate()) return true;
-    await delay(stepMs);
-  }
-  return predicate();
 }

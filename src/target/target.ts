@@ -25,6 +25,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redactor } from '../redact/redact.ts';
+import { delay, groupAlive, procStat, signalGroup, stopProcessGroup } from './process-group.ts';
+
+/** Whether any process of a group still runs (see process-group.ts); long exported from here. */
+export { groupAlive };
 
 export interface TargetInfo {
   baseUrl: string;
@@ -202,78 +206,6 @@ function parseReady(line: string): TargetInfo | null {
   };
 }
 
-/** The state letter and process group of `pid` from /proc (Linux), or null. */
-function procStat(pid: string | number): { state: string; pgrp: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] ?? '', pgrp: Number(fields[2]) };
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Whether any process of group `pgid` still runs. Zombies do not count: an orphaned app that
- * exited stays a zombie forever under an init that does not reap (as in some containers and
- * micro-VMs), and kill(-pgid, 0) cannot tell it from a live one, so on Linux /proc decides.
- */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (process.platform !== 'linux' || !existsSync('/proc/self/stat')) return true;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = procStat(entry);
-    if (stat && stat.pgrp === pgid && stat.state !== 'Z') return true;
-  }
-  return false;
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function signalPid(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(predicate: () => boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (predicate()) return true;
-    await delay(stepMs);
-  }
-  return predicate();
-}
-
-/**
- * Terminates the app of group `pgid`: SIGTERM to the leader (graceful), SIGKILL to the whole
- * group after the grace period, then waits until no process of the group is left.
- */
-async function terminateGroup(pgid: number, leaderGone: () => boolean, graceMs: number): Promise<void> {
-  if (!groupAlive(pgid)) return;
-  signalPid(pgid, 'SIGTERM');
-  const clean = await waitUntil(() => leaderGone() && !groupAlive(pgid), graceMs);
-  if (!clean) {
-    signalGroup(pgid, 'SIGKILL');
-    await waitUntil(() => !groupAlive(pgid), 5_000);
-  }
-}
-
 function tailOf(buffer: string): string {
   return buffer.length > STDERR_TAIL_BYTES ? buffer.slice(-STDERR_TAIL_BYTES) : buffer;
 }
@@ -368,7 +300,7 @@ export async function startTarget(opts: TargetOptions = {}): Promise<TargetHandl
       });
     });
   } catch (error) {
-    if (pgid) await terminateGroup(pgid, () => exitInfo !== undefined, 2_000);
+    if (pgid) await stopProcessGroup(pgid, { graceMs: 2_000, term: 'leader', gone: () => exitInfo !== undefined });
     throw error;
   }
 
@@ -381,7 +313,7 @@ export async function startTarget(opts: TargetOptions = {}): Promise<TargetHandl
     exited,
     stop: () =>
       (stopping ??= (async () => {
-        if (pgid) await terminateGroup(pgid, () => exitInfo !== undefined, graceMs);
+        if (pgid) await stopProcessGroup(pgid, { graceMs, term: 'leader', gone: () => exitInfo !== undefined });
         child.stdin?.destroy();
         await Promise.race([exited, delay(1_000)]);
       })()),
@@ -482,7 +414,7 @@ export async function startDetached(opts: DetachedOptions = {}): Promise<TargetS
   let info: TargetInfo | null = null;
   while (!info) {
     if (opts.signal?.aborted || failure || exitInfo || Date.now() > deadline) {
-      if (pgid) await terminateGroup(pgid, () => exitInfo !== undefined || !groupAlive(pgid), 2_000);
+      if (pgid) await stopProcessGroup(pgid, { graceMs: 2_000, term: 'leader', gone: () => exitInfo !== undefined || !groupAlive(pgid) });
       const why = opts.signal?.aborted
         ? 'start aborted'
         : failure
@@ -529,7 +461,7 @@ export async function stopDetached(opts: { stateFile?: string; graceMs?: number 
     return { stopped: false, pid: state.pid, reason: `process ${state.pid} is not running (stale state removed)` };
   }
   const pgid = state.pgid ?? state.pid;
-  await terminateGroup(pgid, () => !pidAlive(state.pid), opts.graceMs ?? DEFAULT_GRACE_MS);
+  await stopProcessGroup(pgid, { graceMs: opts.graceMs ?? DEFAULT_GRACE_MS, term: 'leader', gone: () => !pidAlive(state.pid) });
   await fs.rm(stateFile, { force: true });
   return { stopped: true, pid: state.pid };
 }

@@ -1,6 +1,5 @@
 // Notes: create → read → list → delete, with the service's integer ids, checked in PostgreSQL.
 import { expect, flow } from 'perf-harness';
-import { SCHEMA } from '../lib/env.ts';
 
 interface Note {
   id: number;
@@ -22,8 +21,8 @@ flow('notes_crud', { description: 'a note round-trips with an integer id; bad in
   });
 
   await step('the row is in the table, owned by me', async () => {
-    expect(await db.count(`${SCHEMA}.notes`, { id: note.id })).toBe(1);
-    const row = await db.one<{ owner: string }>(`SELECT owner::text FROM "${SCHEMA}".notes WHERE id = $1`, [note.id]);
+    expect(await db.count('notes', { id: note.id })).toBe(1);
+    const row = await db.one<{ owner: string }>('SELECT owner::text FROM notes WHERE id = $1', [note.id]);
     expect(row?.owner).toBe(me.id);
   });
 
@@ -55,7 +54,7 @@ flow('notes_crud', { description: 'a note round-trips with an integer id; bad in
   await step('delete', async () => {
     expect(await as.delete(`/api/notes/${note.id}`)).toHaveStatus(204);
     expect(await as.get(`/api/notes/${note.id}`)).toHaveStatus(404);
-    expect(await db.count(`${SCHEMA}.notes`, { id: note.id })).toBe(0);
+    expect(await db.count('notes', { id: note.id })).toBe(0);
   });
 });
 

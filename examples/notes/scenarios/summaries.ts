@@ -17,7 +17,7 @@ export function summaries(): void {
   const me = session();
   if (!me) return;
   if (noteId === undefined) {
-    const res = api('POST', '/api/notes', { name: 'notes_create', as: me, body: { title: `to summarise, ${me.label}` } });
+    const res = api('POST', '/api/notes', { name: 'notes_create', as: me, body: { title: `${me.username}: to summarise` } });
     if (!expectStatus(res, 201, 'create note')) return;
     noteId = json<{ note: { id: number } }>(res)!.note.id;
     resourcesCreated.add(1, { kind: 'note' });
