@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cleanupRunUsers, forgetRun, testDataOf } from '../src/auth/cleanup.ts';
+import { trackLoadUsers } from '../src/auth/load-users.ts';
 import { identityFor } from '../src/auth/users.ts';
+import { Redactor } from '../src/redact/redact.ts';
 import { testConfig } from './checks-helpers.ts';
 import { startAuthService, type AuthService } from './auth-helpers.ts';
 import { readVerdictFromOutput, runCli, runDirFromOutput, tempDir } from './helpers.ts';
@@ -137,5 +142,67 @@ describe('perf run with `auth` on a service of its own', () => {
       loadUsersCreated: 2,
       note: 'no auth.cleanup configured: 2 test user(s) left behind (all of them k6 load users)',
     });
+  });
+});
+
+// The load users' removal, called the way the run's teardown calls it, on bounds and missing ways.
+describe('load users in the run cleanup: its bounds', () => {
+  const BEARER = {
+    signup: { path: '/signup', body: { email: '{{email}}', password: '{{password}}' } },
+    login: { path: '/login', body: { email: '{{email}}', password: '{{password}}' } },
+    credential: { type: 'bearer' as const, tokenPath: 'token' },
+    cleanup: { method: 'DELETE' as const, path: '/me', expect: [204] },
+  };
+
+  test('a service slower than the deadline: at most 4 removals at once, the rest not tried and reported left behind', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const server = http.createServer((req, res) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      // Never answers in time: each login outlives the 500 ms deadline.
+      const t = setTimeout(() => res.end('{}'), 3000);
+      res.on('close', () => {
+        clearTimeout(t);
+        inFlight--;
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const runId = `cleanup-bounds-${Date.now()}`;
+    try {
+      const config = testConfig({ auth: BEARER });
+      const labels = Array.from({ length: 8 }, (_, i) => `vu${i + 1}`);
+      await trackLoadUsers({ runId, runDir: tempDir('perf-cleanup-'), config, labels });
+      const t0 = Date.now();
+      await cleanupRunUsers({ runId, runDir: tempDir('perf-cleanup-'), seed: config.seed, redactor: new Redactor(), target: { baseUrl, kind: 'external' }, timeoutMs: 500 });
+      assert.ok(Date.now() - t0 < 2500, `bounded by its deadline: ${Date.now() - t0} ms`);
+      assert.equal(most, 4, 'at most 4 at once');
+      const data = testDataOf(runId, config)!;
+      assert.equal(data.usersCreated, 8);
+      assert.equal(data.loadUsersCreated, 8);
+      assert.equal(data.usersRemoved, 0);
+      assert.deepEqual(data.leftBehind, labels.map((l) => identityFor(config.auth, runId, config.seed, l).email));
+      assert.match(data.note ?? '', /^the cleanup's 1 s deadline passed before 4 could be tried; 4 could not be removed \(/);
+    } finally {
+      forgetRun(runId);
+      server.close();
+    }
+  });
+
+  test('auth.cleanup without auth.login: load users cannot be signed in again, left behind saying why', async () => {
+    const runId = `cleanup-nologin-${Date.now()}`;
+    const { login: _login, ...noLogin } = BEARER;
+    const config = testConfig({ auth: noLogin });
+    await trackLoadUsers({ runId, runDir: tempDir('perf-cleanup-'), config, labels: ['vu1'] });
+    await cleanupRunUsers({ runId, runDir: tempDir('perf-cleanup-'), seed: config.seed, redactor: new Redactor(), target: { baseUrl: 'http://127.0.0.1:9', kind: 'external' } });
+    assert.deepEqual(testDataOf(runId, config), {
+      usersCreated: 1,
+      usersRemoved: 0,
+      loadUsersCreated: 1,
+      leftBehind: [identityFor(config.auth, runId, config.seed, 'vu1').email],
+      note: 'no auth.login to sign the k6 load users in again and remove them: 1 test user(s) left behind (all of them k6 load users)',
+    });
+    forgetRun(runId);
   });
 });

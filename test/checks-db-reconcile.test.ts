@@ -159,6 +159,12 @@ describe('reconciliation checks on the real sample-app', () => {
     const r = await runCheck(byName(dbReconcileChecks(config, () => counters), 'reconcile_kit'), app.target, run);
     assertPassed(r, 'reconcile_kit');
     assert.deepEqual([r.measurements.kit_expected, r.measurements.kit_found], [1, 1]);
+    // No perf_test_users_created counter (users made here, not by session()): the guessed range, said so.
+    assert.ok(r.evidence.some((e) => e.kind === 'note' && /^load users: the load counted none on perf_test_users_created\{label\} .*vu0 … vu\d+$/.test(e.message)), JSON.stringify(r.evidence.filter((e) => e.kind === 'note')));
+    // With the counter, exactly the labels counted: vu1 is not among them, so its kit is not the load's.
+    const other = await runCheck(byName(dbReconcileChecks(config, () => ({ ...counters, loadUsers: ['vu2'] })), 'reconcile_kit'), app.target, run);
+    assert.equal(other.passed, false);
+    assert.match(other.error!, /^brand_kits: 0 row\(s\) for the load users, expected 1/);
   });
 
   test('nothing to reconcile is skipped with the reason, never passed; rows nobody counted still fail', async () => {
@@ -201,6 +207,10 @@ describe('reconciliation after a real k6 load', () => {
     assert.ok(kit.measurements.kit_expected > 0, 'k6 counted kits the API answered 201 for');
     assert.equal(kit.measurements.kit_found, 0);
     assert.match(kit.error, /writes were lost/);
+    // The load users are exactly the ones the k6 side counted (perf_test_users_created{label}), not a guessed range.
+    const note = kit.evidence.find((e: { kind: string; message?: string }) => e.kind === 'note' && /^load users:/.test(e.message ?? ''));
+    assert.match(note?.message ?? '', /^load users: the 2 the load signed up \(k6 counter perf_test_users_created\{label\}\)$/, JSON.stringify(kit.evidence.filter((e: { kind: string }) => e.kind === 'note')));
+    assert.deepEqual(note.data, { labels: ['vu1', 'vu2'] });
   });
 
   test('duplicateWriteRate=1: each kit stored twice: reconcile_kit fails with duplicates, exit 1', async () => {

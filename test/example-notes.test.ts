@@ -130,8 +130,21 @@ test('healthy: every phase of the example project passes against notes-service',
   assert.equal(r.verdict.services?.[0]?.name, 'notes');
   assert.ok(r.verdict.services[0].stopped, JSON.stringify(r.verdict.services));
   assert.ok(runDirs.at(-1)!.startsWith(path.join(REPO, 'examples', 'notes', '.perf', 'runs')), runDirs.at(-1));
-  // Test users were removed the service's way (DELETE /api/accounts/me).
-  if (r.verdict.testData) assert.deepEqual(r.verdict.testData.leftBehind, [], JSON.stringify(r.verdict.testData));
+  // Test users were removed the service's way (DELETE /api/accounts/me): the flows' and perf's
+  // own, and the k6 load users (vu<n>, counted by perf_test_users_created), signed in again for it.
+  const td = r.verdict.testData;
+  assert.ok(td, 'testData in the verdict');
+  assert.deepEqual(td.leftBehind, [], JSON.stringify(td));
+  assert.equal(td.usersRemoved, td.usersCreated, JSON.stringify(td));
+  assert.ok(td.loadUsersCreated >= 3, `the 3 load users are counted: ${JSON.stringify(td)}`);
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`SELECT username FROM "perf_notes_${RUN}_healthy".accounts`);
+    assert.deepEqual(rows, [], 'no account is left in the service');
+  } finally {
+    await client.end();
+  }
 });
 
 test('statusDegraded: api_health fails on the status body (HTTP 200, state yellow)', { timeout: 90_000 }, async () => {

@@ -53,6 +53,26 @@ interface MadeUser extends TestUser {
   readonly name: string;
 }
 
+/**
+ * The test user of identity `id`, however it was made (auth requests or auth.module): its
+ * service id when known, its token when `state` has one, then `more` (refresh token, raw
+ * answer); `state` is attached as its credential (attachCredential).
+ */
+function madeUser(id: Identity, state: CredentialState, userId: string | undefined, more: Pick<TestUser, 'refreshToken' | 'raw'> = {}): MadeUser {
+  const user: MadeUser = {
+    label: id.label,
+    email: id.email,
+    username: id.username,
+    password: id.password,
+    name: id.name,
+    ...(userId !== undefined ? { id: userId } : {}),
+    ...(state.token ? { token: state.token } : {}),
+    ...more,
+  };
+  attachCredential(user, state);
+  return user;
+}
+
 export class UserFactory implements TestUsers {
   readonly #memo = new Map<string, Promise<TestUser>>();
   #unnamed = 0;
@@ -195,16 +215,7 @@ export class UserFactory implements TestUsers {
     }
     const credential: CredentialState['credential'] = init.cookies && !init.token ? { type: 'cookie' } : auth.credential;
     const state: CredentialState = { credential, jar, ...(init.token ? { token: init.token } : {}), ...(init.headers ? { headers: init.headers } : {}) };
-    const user: MadeUser = {
-      label: id.label,
-      email: id.email,
-      username: id.username,
-      password: id.password,
-      name: id.name,
-      ...(init.id !== undefined ? { id: String(init.id) } : {}),
-      ...(init.token ? { token: init.token } : {}),
-    };
-    attachCredential(user, state);
+    const user = madeUser(id, state, init.id !== undefined ? String(init.id) : undefined);
     const removeUser = mod.removeUser;
     trackCreatedUser(this.ctx.runId, {
       identity: identityOf_(auth, user),
@@ -245,19 +256,7 @@ export class UserFactory implements TestUsers {
     const refresh = auth.refreshTokenPath && body !== undefined ? asString(getPath(body, auth.refreshTokenPath)) : undefined;
     r.addSecret(refresh);
     const idValue = auth.userIdPath ? asString(answers.map(parse).map((b) => (b === undefined ? undefined : getPath(b, auth.userIdPath!))).find((v) => asString(v))) : undefined;
-    const user: MadeUser = {
-      label: id.label,
-      email: id.email,
-      username: id.username,
-      password: id.password,
-      name: id.name,
-      ...(idValue ? { id: idValue } : {}),
-      ...(state.token ? { token: state.token } : {}),
-      ...(refresh ? { refreshToken: refresh } : {}),
-      ...(body !== undefined ? { raw: body } : {}),
-    };
-    attachCredential(user, state);
-    return user;
+    return madeUser(id, state, idValue, { ...(refresh ? { refreshToken: refresh } : {}), ...(body !== undefined ? { raw: body } : {}) });
   }
 
   #track(auth: AuthConfig, user: TestUser): void {

@@ -94,25 +94,18 @@ export class HttpClient {
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)]);
     const startedAt = new Date();
     const t0 = performance.now();
-    let ttfbMs: number | undefined;
-    let status: number | undefined;
-    let responseHeaders: Record<string, string> | undefined;
-    let setCookie: string[] = [];
+    let answer: Answer | undefined;
     let text = '';
     let error: string | undefined;
     try {
-      const res = await fetch(url, { method, headers, body, signal, redirect: 'manual' });
-      ttfbMs = performance.now() - t0;
-      status = res.status;
-      responseHeaders = Object.fromEntries(res.headers);
-      setCookie = res.headers.getSetCookie();
-      text = await res.text();
+      answer = await fetchAnswer(url, method, headers, body, signal, t0);
+      text = await answer.res.text();
     } catch (e) {
       error = describeFetchError(e, signal, ctx.signal);
     }
     const durationMs = performance.now() - t0;
 
-    const exchange = httpExchange(ctx, { correlationId, method, url, headers, body, startedAt, durationMs, ttfbMs, status, responseHeaders, responseText: text, error });
+    const exchange = httpExchange(ctx, { correlationId, method, url, headers, body, startedAt, durationMs, ...answer?.head, responseText: text, error });
     let recorded = opts.record !== false || error !== undefined;
     if (recorded) ctx.record(exchange);
     if (error !== undefined) {
@@ -122,13 +115,13 @@ export class HttpClient {
       method,
       url,
       path: pathOf(path),
-      status: status!,
-      headers: responseHeaders!,
-      setCookie,
+      status: answer!.head.status,
+      headers: answer!.head.responseHeaders,
+      setCookie: answer!.setCookie,
       text,
       correlationId,
       durationMs: round(durationMs),
-      ttfbMs: round(ttfbMs!),
+      ttfbMs: round(answer!.head.ttfbMs),
       exchange,
       ensureRecorded() {
         if (recorded) return;
@@ -161,6 +154,22 @@ export class HttpClient {
     }
     return { headers, body };
   }
+}
+
+/** A response whose head arrived: its body is still to be read from `res`. */
+export interface Answer {
+  res: Response;
+  /** Status, headers and time to first byte, as `httpExchange` takes them. */
+  head: { status: number; responseHeaders: Record<string, string>; ttfbMs: number };
+  /** Every `Set-Cookie` line, one each. */
+  setCookie: string[];
+}
+
+/** Sends one request (redirects not followed: they are the check's business); throws what fetch throws. `t0`: when the exchange started (performance.now()). */
+export async function fetchAnswer(url: string, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal, t0: number): Promise<Answer> {
+  const res = await fetch(url, { method, headers, body, signal, redirect: 'manual' });
+  const ttfbMs = performance.now() - t0;
+  return { res, head: { status: res.status, responseHeaders: Object.fromEntries(res.headers), ttfbMs }, setCookie: res.headers.getSetCookie() };
 }
 
 /** What `httpExchange` makes evidence of: one request and what came back (no status: no answer). */

@@ -12,7 +12,7 @@
 import type { ApiClient, ApiRequestOptions, ApiResponse, SseEvent, TestUser } from '../api/types.ts';
 import { authHeadersFor, credentialUrl, rememberCookies } from '../auth/users.ts';
 import { CheckFailure, type CheckContext } from '../checks/types.ts';
-import { HttpClient, httpExchange, type HttpResponse } from '../clients/http-client.ts';
+import { HttpClient, fetchAnswer, httpExchange, type Answer, type HttpResponse } from '../clients/http-client.ts';
 import type { ResolvedConfig } from '../config/config-schema.ts';
 
 const STREAM_TIMEOUT_MS = 15_000;
@@ -108,19 +108,12 @@ async function readStream(
   const t0 = performance.now();
   const events: SseEvent[] = [];
   let raw = '';
-  let status: number | undefined;
-  let responseHeaders: Record<string, string> = {};
-  let ttfbMs: number | undefined;
+  let answer: Answer | undefined;
   let error: string | undefined;
   try {
-    const res = await fetch(url, { method, headers, body, signal, redirect: 'manual' });
-    ttfbMs = performance.now() - t0;
-    status = res.status;
-    responseHeaders = Object.fromEntries(res.headers);
-    if (user) {
-      const sc = res.headers.getSetCookie();
-      if (sc.length) rememberCookies(user, url, sc);
-    }
+    answer = await fetchAnswer(url, method, headers, body, signal, t0);
+    const { res } = answer;
+    if (user && answer.setCookie.length) rememberCookies(user, url, answer.setCookie);
     if (res.body) {
       const decoder = new TextDecoder();
       let pending = '';
@@ -164,21 +157,8 @@ async function readStream(
     stop.abort();
   }
   const durationMs = Math.round((performance.now() - t0) * 100) / 100;
-  const exchange = httpExchange(ctx, {
-    correlationId,
-    method,
-    url,
-    headers,
-    body,
-    startedAt,
-    durationMs,
-    ttfbMs,
-    status,
-    ...(status !== undefined && { responseHeaders }),
-    responseText: raw,
-    error,
-  });
+  const exchange = httpExchange(ctx, { correlationId, method, url, headers, body, startedAt, durationMs, ...answer?.head, responseText: raw, error });
   ctx.record(exchange);
-  if (status === undefined) throw new CheckFailure(`${method} ${exchange.url}: ${error ?? 'no answer'} (correlation id ${correlationId})`);
-  return { response: toApiResponse<string>({ method, status, headers: responseHeaders, text: raw, durationMs, correlationId, exchange }), events };
+  if (!answer) throw new CheckFailure(`${method} ${exchange.url}: ${error ?? 'no answer'} (correlation id ${correlationId})`);
+  return { response: toApiResponse<string>({ method, status: answer.head.status, headers: answer.head.responseHeaders, text: raw, durationMs, correlationId, exchange }), events };
 }
