@@ -77,7 +77,7 @@ export function healthChecks(config: ResolvedConfig): Check[] {
       name: `${name}_health`,
       description: `GET ${url}: 2xx`,
       run: async (ctx) => {
-        const res = await new HttpClient(ctx).get(url, { headers: { accept: '*/*' } });
+        const res = await new HttpClient(ctx, ctx.target.baseUrl, { correlationHeader: config.http.correlationHeader }).get(url, { headers: { accept: '*/*' } });
         if (res.status < 200 || res.status > 299) throw failWith(res, `${name} answered ${res.status}, expected 2xx`);
       },
     });
@@ -87,7 +87,7 @@ export function healthChecks(config: ResolvedConfig): Check[] {
 
 async function apiHealth(ctx: CheckContext, config: ResolvedConfig): Promise<void> {
   const { path, status, expect } = config.health;
-  const res = await new HttpClient(ctx).get(path, { headers: { accept: expect.length ? 'application/json' : '*/*' } });
+  const res = await new HttpClient(ctx, ctx.target.baseUrl, { correlationHeader: config.http.correlationHeader }).get(path, { headers: { accept: expect.length ? 'application/json' : '*/*' } });
   ctx.measure('response_ms', res.durationMs);
   const problems: string[] = [];
   if (res.status !== status) problems.push(`answered ${res.status}, expected ${status}`);
