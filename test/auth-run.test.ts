@@ -126,7 +126,7 @@ describe('perf run with `auth` on a service of its own', () => {
     assert.equal(r.code, 0, r.stderr);
     for (const e of emails) assert.ok(!svc.accounts.has(e), `${e} was removed`);
     assert.deepEqual(verdict.testData, { usersCreated: 2, usersRemoved: 2, leftBehind: [], loadUsersCreated: 2 });
-    assert.match(r.stderr, /test data: 2 test users created, 2 removed/);
+    assert.match(r.stderr, /test data: 2 test users created \(2 by the load\), 2 removed/);
     const everything = [r.stdout, r.stderr, ...filesUnder(runDir).map((f) => readFileSync(f, 'utf8'))].join('\n');
     for (const s of svc.secrets()) assert.ok(!everything.includes(s), `a secret leaked into the run's output: ${s.slice(0, 6)}…`);
   });

@@ -199,7 +199,8 @@ export { formatMs };
 
 /** One line of the verdict's `testData`: "2 test users created, 2 removed" or what was left behind, and why. */
 export function testDataText(t: NonNullable<Verdict['testData']>): string {
-  const head = `${t.usersCreated} test user${t.usersCreated === 1 ? '' : 's'} created, ${t.usersRemoved} removed`;
+  const load = t.loadUsersCreated ? ` (${t.loadUsersCreated} by the load)` : '';
+  const head = `${t.usersCreated} test user${t.usersCreated === 1 ? '' : 's'} created${load}, ${t.usersRemoved} removed`;
   if (!t.leftBehind.length) return head;
   const shown = t.leftBehind.slice(0, 3).join(', ');
   const more = t.leftBehind.length > 3 ? ` +${t.leftBehind.length - 3} more` : '';
