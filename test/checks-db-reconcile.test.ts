@@ -1,13 +1,16 @@
 // After-load reconciliation (src/checks/db-reconcile.ts) against the real sample-app on
 // the real PostgreSQL: first called directly, with the counters a load would have kept from the
-// answers it got (so each fault is shown deterministically), then end to end on real k6.
+// answers it got (so each fault is shown deterministically), then on tables named
+// `schema.table` (PostgreSQL only, no app), then end to end on real k6.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dbReconcileChecks, type LoadCounters } from '../src/checks/db-reconcile.ts';
+import { dbReconcileChecks, loadUserIdentities, type LoadCounters } from '../src/checks/db-reconcile.ts';
 import { identityFor } from '../src/auth/users.ts';
 import perfConfig from '../perf.config.ts';
-import { assertPassed, assertSkipped, byName, runCheck, startTestApp, testConfig, trackedRuns, withDb, type TestApp, type TestRun } from './checks-helpers.ts';
+import { assertPassed, assertSkipped, byName, newRun, runCheck, startTestApp, testConfig, trackedRuns, withDb, TEST_DATABASE_URL, type TestApp, type TestRun } from './checks-helpers.ts';
+import type { ResolvedTarget } from '../src/checks/types.ts';
 import { configProject, readVerdictFromOutput, runCli } from './helpers.ts';
 
 const config = testConfig(perfConfig);
@@ -184,6 +187,104 @@ describe('reconciliation checks on the real sample-app', () => {
     assert.equal(r.passed, false);
     assert.equal(r.skipped, undefined);
     assert.match(r.error!, /1 row\(s\) for the load users, expected 0/);
+  });
+});
+
+describe('reconciliation of schema-qualified tables (schema.table), on PostgreSQL alone', () => {
+  // Own schema (and an RLS role) per run: accounts, notes, and comments linking to notes.
+  const schema = `perf_rc_${randomBytes(4).toString('hex')}`;
+  const role = `${schema}_rls`;
+  const target: ResolvedTarget = { kind: 'external', baseUrl: 'http://127.0.0.1:9', databaseUrl: TEST_DATABASE_URL };
+  const run = newRun();
+  const reconcile = (over: Record<string, unknown> = {}, rls = true) =>
+    testConfig({
+      database: {
+        ...(rls ? { rls: { role, table: `${schema}.notes` } } : {}),
+        reconcile: {
+          usersTable: `${schema}.accounts`,
+          resources: { note: `${schema}.notes` },
+          parents: { [`${schema}.comments`]: { note_id: `${schema}.notes` } },
+          ...over,
+        },
+      },
+    });
+  // What the load counted: 3 notes created, 1 deleted, by vu1 and vu2.
+  const counters: LoadCounters = { created: { note: 3 }, deleted: { note: 1 }, loadUsers: ['vu1', 'vu2'] };
+
+  before(async () => {
+    const [vu1, vu2] = loadUserIdentities(testConfig(), run.runId, ['vu1', 'vu2']);
+    await withDb(async (db) => {
+      await db.query(`CREATE SCHEMA ${schema}`);
+      await db.query(`CREATE ROLE ${role}`);
+      await db.query(`CREATE TABLE ${schema}.accounts (id text PRIMARY KEY, email text NOT NULL)`);
+      await db.query(`CREATE TABLE ${schema}.notes (id text PRIMARY KEY, user_id text NOT NULL REFERENCES ${schema}.accounts)`);
+      await db.query(`CREATE TABLE ${schema}.comments (id text PRIMARY KEY, user_id text NOT NULL, note_id text)`);
+      await db.query(`ALTER TABLE ${schema}.notes ENABLE ROW LEVEL SECURITY`);
+      await db.query(`CREATE POLICY own ON ${schema}.notes USING (user_id = current_setting('app.user_id', true))`);
+      await db.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}; GRANT SELECT ON ${schema}.notes TO ${role}`);
+      // u3 only looks like a load user (another run's identity): its rows are not the load's.
+      await db.query(`INSERT INTO ${schema}.accounts VALUES ('u1', $1), ('u2', $2), ('u3', $3)`, [vu1, vu2, `x${vu1}`]);
+      await db.query(`INSERT INTO ${schema}.notes VALUES ('n1', 'u1'), ('n2', 'u2'), ('n3', 'u3')`);
+      await db.query(`INSERT INTO ${schema}.comments VALUES ('c1', 'u1', 'n1'), ('c2', 'u2', 'n2'), ('c3', 'u2', NULL)`);
+    });
+  });
+  after(async () => {
+    await withDb(async (db) => {
+      await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await db.query(`DROP ROLE IF EXISTS ${role}`);
+    });
+  });
+
+  test('qualified usersTable, resources and parents: every check passes, having checked rows', async () => {
+    const checks = dbReconcileChecks(reconcile(), () => counters);
+    assert.deepEqual(checks.map((c) => c.name), ['reconcile_note', 'reconcile_orphans', 'reconcile_isolation']);
+    const note = await runCheck(byName(checks, 'reconcile_note'), target, run);
+    assertPassed(note, 'reconcile_note');
+    assert.deepEqual([note.measurements.note_expected, note.measurements.note_found], [2, 2]);
+    const orphans = await runCheck(byName(checks, 'reconcile_orphans'), target, run);
+    assertPassed(orphans, 'reconcile_orphans');
+    assert.deepEqual(orphans.measurements.rows_checked, { [`${schema}.comments.note_id`]: 2 });
+    assertPassed(await runCheck(byName(checks, 'reconcile_isolation'), target, run), 'reconcile_isolation');
+  });
+
+  test('qualified tables: a wrong count, a cross-user link and a leaking policy fail, naming the table', async () => {
+    const r = await runCheck(byName(dbReconcileChecks(reconcile(), () => ({ ...counters, deleted: {} })), 'reconcile_note'), target, run);
+    assert.equal(r.passed, false);
+    assert.equal(r.skipped, undefined);
+    assert.equal(r.error, `${schema}.notes: 2 row(s) for the load users, expected 3 (3 created − 0 deleted by the load): writes were lost`);
+    // u2's comment on u1's note; a policy letting everyone see every note.
+    await withDb((db) => db.query(`INSERT INTO ${schema}.comments VALUES ('bad', 'u2', 'n1'); CREATE POLICY leak ON ${schema}.notes USING (true)`));
+    try {
+      const checks = dbReconcileChecks(reconcile(), () => counters);
+      const orphans = await runCheck(byName(checks, 'reconcile_orphans'), target, run);
+      assert.equal(orphans.error, `1 ${schema}.comments row(s) whose note_id points at a missing ${schema}.notes row or one of another user`);
+      const isolation = await runCheck(byName(checks, 'reconcile_isolation'), target, run);
+      assert.equal(isolation.error, `as ${role} with app.user_id = load user A: ${schema}.notes: 1 of 1 rows of load user B visible to load user A`);
+    } finally {
+      await withDb((db) => db.query(`DELETE FROM ${schema}.comments WHERE id = 'bad'; DROP POLICY leak ON ${schema}.notes`));
+    }
+  });
+
+  test('a missing qualified table fails each check that reads it, naming the option, not with a PostgreSQL error', async () => {
+    const missing = (over: Record<string, unknown>, name: string) => runCheck(byName(dbReconcileChecks(reconcile(over), () => counters), name), target, run);
+    const memo = await missing({ resources: { note: `${schema}.notes`, memo: `${schema}.memos` } }, 'reconcile_memo');
+    assert.equal(memo.error, `database.reconcile.resources.memo: table ${schema}.memos does not exist`);
+    assert.equal(memo.skipped, undefined);
+    // Isolation reads every resource table, too.
+    const isolation = await missing({ resources: { note: `${schema}.notes`, memo: `${schema}.memos` } }, 'reconcile_isolation');
+    assert.equal(isolation.error, `database.reconcile.resources.memo: table ${schema}.memos does not exist`);
+    // The schema exists, the table does not; the schema does not exist either.
+    assert.equal((await missing({ usersTable: `${schema}.users` }, 'reconcile_note')).error, `database.reconcile.usersTable: table ${schema}.users does not exist`);
+    assert.equal((await missing({ usersTable: `${schema}_none.accounts` }, 'reconcile_note')).error, `database.reconcile.usersTable: table ${schema}_none.accounts does not exist`);
+    // Parents: the child (a key) and the parent (a value), both named.
+    const parents = await missing({ parents: { [`${schema}.replies`]: { comment_id: `${schema}.comments` }, [`${schema}.comments`]: { note_id: `${schema}.posts` } } }, 'reconcile_orphans');
+    assert.equal(
+      parents.error,
+      `database.reconcile.parents.${schema}.replies: table ${schema}.replies does not exist; database.reconcile.parents.${schema}.comments.note_id: table ${schema}.posts does not exist`,
+    );
+    // The table is found as the SQL names it, each part quoted: `Notes` is not `notes`.
+    assert.equal((await missing({ resources: { note: `${schema}.Notes` } }, 'reconcile_note')).error, `database.reconcile.resources.note: table ${schema}.Notes does not exist`);
+    assert.equal((await missing({ resources: { note: `${schema}.` } }, 'reconcile_note')).error, `database.reconcile.resources.note: "${schema}." is not a table name (table or schema.table)`);
   });
 });
 

@@ -63,6 +63,10 @@ describe('smoke checks', () => {
     assert.equal(unknownId(1), '00000000-0000-4000-8000-6d4905625b96');
     assert.match(unknownId(7), /^00000000-0000-4000-8000-[0-9a-f]{12}$/);
     assert.notEqual(unknownId(1), unknownId(2));
+    // Of the endpoint's own kind (idKind), so a service that checks an id's type before looking it up still answers 404.
+    assert.equal(unknownId(1, 'integer'), '2147483646');
+    assert.match(unknownId(1, 'slug'), /^perf-no-such-[0-9a-f]{10}$/);
+    assert.equal(unknownId(1, 'uuid'), unknownId(1));
   });
 
   test('a healthy sample-app passes the whole matrix; one smoke user serves the phase; no secret in evidence', async () => {

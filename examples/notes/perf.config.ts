@@ -34,13 +34,6 @@ export default defineConfig({
   },
   users: 15,
 
-  phases: {
-    // perf's smoke probes `:id` paths with a UUID, and this service's ids are integers: it
-    // (rightly) answers 400 to a UUID, before any lookup, so the unknown-id checks cannot hold
-    // here. The flow notes_crud asserts the 404 for an unknown integer id instead.
-    smoke: { disable: ['notes_get_unknown_id', 'notes_delete_unknown_id', 'notes_summary_unknown_id'] },
-  },
-
   // GET /status → {state, build.rev, checkedAt, components.pg}; no Redis here, so none is probed.
   // Fault statusDegraded (200, but state yellow, pg degraded) fails api_health.
   health: {
@@ -67,7 +60,7 @@ export default defineConfig({
   },
 
   // The endpoint matrix: this service answers 403 (never 401) without a key, 400 (never 422) to
-  // a bad body. Fault unprotectedMe (GET /api/me answers 200 without a key) fails me_requires_auth.
+  // a bad body, and its note ids are integers (a UUID would be a 400, not the 404 of an unknown id). Fault unprotectedMe (GET /api/me answers 200 without a key) fails me_requires_auth.
   smoke: {
     endpoints: [
       { name: 'status', method: 'GET', path: '/status', auth: false },
@@ -78,9 +71,9 @@ export default defineConfig({
       { name: 'account_delete', method: 'DELETE', path: '/api/accounts/me', expect: { unauthenticated: 403 } },
       { name: 'notes_list', method: 'GET', path: '/api/notes', expect: { unauthenticated: 403 } },
       { name: 'notes_create', method: 'POST', path: '/api/notes', body: true, expect: { unauthenticated: 403, emptyBody: 400 } },
-      { name: 'notes_get', method: 'GET', path: '/api/notes/:id', expect: { unauthenticated: 403, unknownId: 404 } },
-      { name: 'notes_delete', method: 'DELETE', path: '/api/notes/:id', expect: { unauthenticated: 403, unknownId: 404 } },
-      { name: 'notes_summary', method: 'GET', path: '/api/notes/:id/summary/stream', expect: { unauthenticated: 403, unknownId: 404 } },
+      { name: 'notes_get', method: 'GET', path: '/api/notes/:id', idKind: 'integer', expect: { unauthenticated: 403, unknownId: 404 } },
+      { name: 'notes_delete', method: 'DELETE', path: '/api/notes/:id', idKind: 'integer', expect: { unauthenticated: 403, unknownId: 404 } },
+      { name: 'notes_summary', method: 'GET', path: '/api/notes/:id/summary/stream', idKind: 'integer', expect: { unauthenticated: 403, unknownId: 404 } },
     ],
   },
 

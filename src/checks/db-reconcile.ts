@@ -16,6 +16,12 @@
  *   reconcile_orphans    every child row points at a parent row of the same user
  *   reconcile_isolation  under RLS (database.rls), one load user sees none of another's rows
  *
+ * Tables (`usersTable`, the values of `resources`, the keys and values of `parents`) are `table`
+ * (found in the search path) or `schema.table` (split on the first dot), each part quoted as
+ * written. Each check first resolves the tables it reads (to_regclass): a missing one fails it
+ * with the option that names it (`database.reconcile.resources.note: table app.notes does not
+ * exist`), not with PostgreSQL's error.
+ *
  * A pass needs something reconciled: a kind the load neither created nor left rows of, child
  * tables without a row of a load user, isolation without `database.rls` or without two load
  * users owning rows, are `skipped` with the reason (CheckSkipped), never `passed`.
@@ -23,7 +29,7 @@
 import type { ResolvedConfig } from '../config/config-schema.ts';
 import { identityOf } from '../auth/template.ts';
 import { PROFILES } from '../../scenarios/lib/profiles.ts';
-import { quoteIdent, withClient } from './pg-util.ts';
+import { quoteIdent, withClient, type Query } from './pg-util.ts';
 import { CheckFailure, CheckSkipped, type Check, type CheckContext } from './types.ts';
 
 export interface LoadCounters {
@@ -49,6 +55,33 @@ export function loadUserIdentities(config: Pick<ResolvedConfig, 'users' | 'load'
   return (labels ?? loadUserLabels(config)).map((label) => identityOf(config.auth?.identity, runId, label)[which]);
 }
 
+/** A table option, `table` or `schema.table` (split on the first dot), quoted per part for SQL. */
+export function quoteTable(name: string): string {
+  const dot = name.indexOf('.');
+  return dot < 0 ? quoteIdent(name) : quoteIdent(name.slice(0, dot), name.slice(dot + 1));
+}
+
+/** `[option, table]`: the option (`database.reconcile.…`) naming a table, for the message when it is missing. */
+type TableRef = [option: string, table: string];
+
+/**
+ * Fails (CheckFailure, naming each option) when a table of `refs` is malformed or does not exist
+ * (as quoteTable quotes it, so exactly the relation the check's SQL reads).
+ */
+async function requireTables(query: Query, refs: TableRef[]): Promise<void> {
+  const unique = [...new Map(refs.map((r) => [`${r[0]}\0${r[1]}`, r])).values()];
+  const problems = unique
+    .filter(([, table]) => table.split('.', 2).some((part) => part === ''))
+    .map(([option, table]) => `${option}: ${JSON.stringify(table)} is not a table name (table or schema.table)`);
+  if (problems.length) throw new CheckFailure(problems.join('; '));
+  const { rows } = await query<{ i: string; found: boolean }>(
+    'SELECT t.i, to_regclass(t.name) IS NOT NULL AS found FROM unnest($1::text[]) WITH ORDINALITY AS t(name, i)',
+    [unique.map(([, table]) => quoteTable(table))],
+  );
+  const missing = rows.filter((r) => !r.found).map((r) => unique[Number(r.i) - 1]!);
+  if (missing.length) throw new CheckFailure(missing.map(([option, table]) => `${option}: table ${table} does not exist`).join('; '));
+}
+
 function requireDb(ctx: CheckContext): string {
   const url = ctx.target.databaseUrl;
   if (!url) throw new CheckFailure('no database URL for the target (set target.databaseUrl or PERF_DATABASE_URL) — cannot reconcile');
@@ -59,7 +92,8 @@ export function dbReconcileChecks(config: ResolvedConfig, counters: () => LoadCo
   const db = config.database;
   const rc = db.reconcile;
   if (!rc) return [];
-  const users = quoteIdent(rc.usersTable);
+  const users = quoteTable(rc.usersTable);
+  const usersRef: TableRef = ['database.reconcile.usersTable', rc.usersTable];
   const userCol = quoteIdent(rc.userColumn);
   const identity = quoteIdent(rc.identityColumn);
   const uid = quoteIdent(rc.userIdColumn);
@@ -93,8 +127,9 @@ export function dbReconcileChecks(config: ResolvedConfig, counters: () => LoadCo
       const c = countersOrFail();
       const expected = (c.created[kind] ?? 0) - (c.deleted[kind] ?? 0);
       await withClient(ctx, requireDb(ctx), async (query) => {
+        await requireTables(query, [usersRef, [`database.reconcile.resources.${kind}`, table]]);
         const { rows } = await query<{ n: string; users: string }>(
-          `SELECT count(*)::text AS n, count(DISTINCT u.${uid})::text AS users FROM ${quoteIdent(table)} r JOIN ${users} u ON u.${uid} = r.${userCol} WHERE u.${identity}::text = ANY($1::text[])`,
+          `SELECT count(*)::text AS n, count(DISTINCT u.${uid})::text AS users FROM ${quoteTable(table)} r JOIN ${users} u ON u.${uid} = r.${userCol} WHERE u.${identity}::text = ANY($1::text[])`,
           [loadUsers(ctx)],
         );
         const found = Number(rows[0]!.n);
@@ -123,12 +158,19 @@ export function dbReconcileChecks(config: ResolvedConfig, counters: () => LoadCo
       await withClient(ctx, requireDb(ctx), async (query) => {
         const problems: string[] = [];
         const checked: Record<string, number> = {};
+        await requireTables(query, [
+          usersRef,
+          ...Object.entries(rc.parents).flatMap(([child, links]): TableRef[] => [
+            [`database.reconcile.parents.${child}`, child],
+            ...Object.entries(links).map(([column, parent]): TableRef => [`database.reconcile.parents.${child}.${column}`, parent]),
+          ]),
+        ]);
         for (const [child, links] of Object.entries(rc.parents)) {
           for (const [column, parent] of Object.entries(links)) {
             const { rows } = await query<{ n: string; bad: string }>(
               `SELECT count(*)::text AS n, (count(*) FILTER (WHERE p.id IS NULL OR p.${userCol} <> c.${userCol}))::text AS bad
-                 FROM ${quoteIdent(child)} c JOIN ${users} u ON u.${uid} = c.${userCol}
-                 LEFT JOIN ${quoteIdent(parent)} p ON p.id = c.${quoteIdent(column)}
+                 FROM ${quoteTable(child)} c JOIN ${users} u ON u.${uid} = c.${userCol}
+                 LEFT JOIN ${quoteTable(parent)} p ON p.id = c.${quoteIdent(column)}
                WHERE u.${identity}::text = ANY($1::text[]) AND c.${quoteIdent(column)} IS NOT NULL`,
               [loadUsers(ctx)],
             );
@@ -154,6 +196,7 @@ export function dbReconcileChecks(config: ResolvedConfig, counters: () => LoadCo
       const rls = db.rls;
       if (!rls) throw new CheckSkipped('database.rls is not configured: set database.rls { role, table } to prove that one load user sees none of another’s rows');
       await withClient(ctx, requireDb(ctx), async (query) => {
+        await requireTables(query, [usersRef, ...Object.entries(rc.resources).map(([kind, table]): TableRef => [`database.reconcile.resources.${kind}`, table])]);
         const { rows: found } = await query<{ id: string }>(`SELECT ${uid}::text AS id FROM ${users} WHERE ${identity}::text = ANY($1::text[]) ORDER BY ${identity} LIMIT 2`, [loadUsers(ctx)]);
         // Too few load users, or none owning rows, is nothing to test (a lost write fails reconcile_<kind>).
         if (found.length < 2) throw new CheckSkipped(`found ${found.length} load user(s) of this run in ${rc.usersTable}.${rc.identityColumn}; isolation needs two (run the load with --users 2 or more)`);
@@ -163,9 +206,9 @@ export function dbReconcileChecks(config: ResolvedConfig, counters: () => LoadCo
         const leaks: string[] = [];
         for (const table of new Set(Object.values(rc.resources))) {
           const { rows: info } = await query<{ rls: boolean; owned: string }>(
-            `SELECT c.relrowsecurity AS rls, (SELECT count(*) FROM ${quoteIdent(table)} WHERE ${userCol}::text = $2)::text AS owned
+            `SELECT c.relrowsecurity AS rls, (SELECT count(*) FROM ${quoteTable(table)} WHERE ${userCol}::text = $2)::text AS owned
                FROM pg_class c WHERE c.oid = to_regclass($1)`,
-            [table, b],
+            [quoteTable(table), b],
           );
           if (!info[0]?.rls || Number(info[0].owned) === 0) continue;
           tested++;
@@ -173,7 +216,7 @@ export function dbReconcileChecks(config: ResolvedConfig, counters: () => LoadCo
           try {
             await query(`SET LOCAL ROLE ${quoteIdent(rls.role)}`);
             await query('SELECT set_config($1, $2, true)', [rls.setting, a]);
-            const { rows } = await query<{ n: string }>(`SELECT count(*)::text AS n FROM ${quoteIdent(table)} WHERE ${userCol}::text = $1`, [b]);
+            const { rows } = await query<{ n: string }>(`SELECT count(*)::text AS n FROM ${quoteTable(table)} WHERE ${userCol}::text = $1`, [b]);
             if (Number(rows[0]!.n) > 0) leaks.push(`${table}: ${rows[0]!.n} of ${info[0].owned} rows of load user B visible to load user A`);
           } finally {
             await query('ROLLBACK');

@@ -14,7 +14,8 @@
  *                              taking a body are left out: an empty body would (rightly) be
  *                              rejected before the id is looked up, and perf has no valid body.
  *
- * Every `:param` of a path is replaced by `unknownId(seed)`, a UUID no row has. Checks needing a
+ * Every `:param` of a path is replaced by `unknownId(seed, idKind)`, an id of the endpoint's kind
+ * (`idKind`: uuid by default, integer, slug) that no row has. Checks needing a
  * signed-in user share one test user per phase, made through the config's `auth`
  * (`sharedUser(ctx, config, 'smoke')`, src/auth/users.ts); without `auth` they fail saying so.
  */
@@ -28,9 +29,15 @@ import type { Check, CheckContext } from './types.ts';
 const PARAM = /:[A-Za-z_][A-Za-z0-9_]*/g;
 const NOT_A_CREDENTIAL = 'perf-not-a-credential';
 
-/** A syntactically valid UUID (v4 layout) that no row has: derived from the seed. */
-export function unknownId(seed: number): string {
+/**
+ * An id of the endpoint's own kind that no row has, derived from the seed: a syntactically valid
+ * UUID (v4 layout, the all-zero prefix no generator makes), an integer at the top of int4's range
+ * (no sequence of a test database gets there), or a slug no service would mint.
+ */
+export function unknownId(seed: number, kind: EndpointSpec['idKind'] = 'uuid'): string {
   const h = createHash('sha256').update(`perf-unknown-id-${seed}`).digest('hex');
+  if (kind === 'integer') return '2147483646';
+  if (kind === 'slug') return `perf-no-such-${h.slice(0, 10)}`;
   return `00000000-0000-4000-8000-${h.slice(0, 12)}`;
 }
 
@@ -49,7 +56,7 @@ function malformed(config: ResolvedConfig): { what: string; headers?: Record<str
 function endpointChecks(config: ResolvedConfig, e: EndpointSpec): Check[] {
   const label = `${e.method} ${e.path}`;
   const hasParams = e.path.match(PARAM) !== null;
-  const path = (ctx: CheckContext) => e.path.replace(PARAM, unknownId(ctx.seed));
+  const path = (ctx: CheckContext) => e.path.replace(PARAM, unknownId(ctx.seed, e.idKind));
   // fetch refuses bodies on GET: a GET row with `body: true` sends none (and its 422 check fails).
   const bodyAllowed = e.method !== 'GET';
   const sendsBody = e.body && bodyAllowed ? { body: {} } : {};

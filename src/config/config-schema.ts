@@ -86,6 +86,13 @@ export const endpointSchema = z
     auth: z.boolean().default(true),
     /** Endpoints taking a JSON body must answer 422 to an empty one. */
     body: z.boolean().default(false),
+    /**
+     * The kind of id the path's `:param`s take, so the unknown-id probe sends one of the service's
+     * own type that no row has: `uuid` (default), `integer` (2147483646, valid for int4 and bigint
+     * columns), or `slug` (`perf-no-such-<n>`). A service that rejects an id of the wrong type
+     * (400) before looking it up needs the right kind.
+     */
+    idKind: z.enum(['uuid', 'integer', 'slug']).default('uuid'),
     expect: z
       .object({
         /** Absent: `smoke.unauthenticatedStatus`. */
@@ -117,12 +124,15 @@ export const tableExpectationSchema = z
 
 /**
  * After load, what the load created is reconciled with the database: `resources_created{kind}`
- * and `resources_deleted{kind}` (k6 counters) against the rows of the load users (found by the
- * email pattern the scenarios use, scenarios/lib/auth.ts).
+ * and `resources_deleted{kind}` (k6 counters) against the rows of the load users: the users the
+ * load signed up (k6 counter `perf_test_users_created{label}`), found by exact match of the
+ * identity perf gave each (`auth.identity`, label `vu<n>`). Tables are `table` (found in the
+ * search path) or `schema.table` (split on the first dot, each part matched as written); a
+ * table that does not exist fails the check, naming the option.
  */
 export const reconcileSchema = z
   .object({
-    /** The table of accounts, and the column holding the identity perf gave each load user. */
+    /** The table of accounts (`users` or `app.users`), and the column holding the identity perf gave each load user. */
     usersTable: z.string().default('users'),
     identityColumn: z.string().default('email'),
     /** Which of `auth.identity`'s templates that column holds (label `vu<n>` for load user n). */
@@ -131,12 +141,12 @@ export const reconcileSchema = z
     userIdColumn: z.string().default('id'),
     /** Column linking a resource row to its user. */
     userColumn: z.string().default('user_id'),
-    /** k6 counter `kind` → table holding that resource. */
+    /** k6 counter `kind` → table holding that resource (`notes` or `app.notes`). */
     resources: z.record(z.string(), z.string()).default({}),
     /** Kinds the database may hold more of than the load counted (created in the background after
      *  k6 stopped counting, e.g. a job's outputs): fewer rows still fail, more do not. */
     atLeast: z.array(z.string()).default([]),
-    /** Child table → `column → parent_table`: every child row must point at a parent row of the same user. */
+    /** Child table → `column → parent_table` (each `table` or `schema.table`): every child row must point at a parent row of the same user. */
     parents: z.record(z.string(), z.record(z.string(), z.string())).default({}),
   })
   .strict();
