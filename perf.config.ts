@@ -14,8 +14,9 @@ export default defineConfig({
   seed: 1,
 
   // Test users (docs/auth.md): sample-app signs up with an e-mail and answers a bearer token;
-  // a rerun meets an existing account (409) and logs in. sample-app has no way to delete an
-  // account, so no `cleanup`: the verdict's testData lists the users a run left behind.
+  // a rerun meets an existing account (409) and logs in. At the end of the run each user the run
+  // created deletes its own account (`DELETE /auth/me`, 204); the verdict's testData says what
+  // was removed and what was left behind.
   auth: {
     signup: { method: 'POST', path: '/auth/signup', body: { email: '{{email}}', password: '{{password}}', name: '{{name}}' }, expect: [201] },
     existsStatus: [409],
@@ -23,6 +24,7 @@ export default defineConfig({
     credential: { type: 'bearer', tokenPath: 'accessToken' },
     userIdPath: 'user.id',
     refreshTokenPath: 'refreshToken',
+    cleanup: { method: 'DELETE', path: '/auth/me', expect: [204] },
   },
 
   health: {
@@ -48,6 +50,8 @@ export default defineConfig({
       { name: 'auth_refresh', method: 'POST', path: '/auth/refresh', auth: false, body: true },
       { name: 'auth_logout', method: 'POST', path: '/auth/logout' },
       { name: 'auth_me', method: 'GET', path: '/auth/me' },
+      // Only _reachable and _requires_auth (no body, no :param): both without a credential, so the smoke user is never deleted.
+      { name: 'auth_delete_account', method: 'DELETE', path: '/auth/me' },
       { name: 'auth_forgot_password', method: 'POST', path: '/auth/forgot-password', auth: false, body: true },
       { name: 'auth_reset_password', method: 'POST', path: '/auth/reset-password', auth: false, body: true },
       // Brand kits

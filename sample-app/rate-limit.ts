@@ -51,4 +51,9 @@ export class LoginRateLimiter {
   async recordSuccess(email: string): Promise<void> {
     await this.#store.deleteCounter(this.#keys(email, '').account);
   }
+
+  /** Drops the account's failure counter (the account was deleted: nothing to limit any more). */
+  async forgetAccount(email: string): Promise<void> {
+    await this.#store.deleteCounter(this.#keys(email, '').account);
+  }
 }

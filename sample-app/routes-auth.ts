@@ -7,6 +7,9 @@
 //   POST /auth/refresh          {refreshToken} → 200 {...tokens}; the old refresh token is then refused · 401
 //   POST /auth/logout           (Bearer) → 204; the session ends: its access token answers 401 from now on
 //   GET  /auth/me               (Bearer) → 200 {user}
+//   DELETE /auth/me             (Bearer) → 204; the account and every row it owns are gone (one transaction),
+//                               its sessions end (every token answers 401), logging in answers 401
+//                               403 seed_user for seed users (the fixed seed data stays intact)
 //   POST /auth/forgot-password  {email} → 202 always (no account enumeration); a reset link goes to the mailbox
 //   POST /auth/reset-password   {token, password} → 204 · 400 invalid_token
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -140,6 +143,17 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: AppContext): void 
     return { user: userJson(rows[0]) };
   });
 
+  app.delete('/auth/me', { onRequest: authenticated }, async (request, reply) => {
+    const { userId } = currentUser(request);
+    const deleted = await deleteAccount(ctx, userId);
+    if (deleted === 'gone') throw new HttpError(401, 'unauthorized', 'this account no longer exists');
+    if (deleted === 'seed') throw new HttpError(403, 'seed_user', 'seed users cannot be deleted (the fixed seed data stays intact)');
+    // The store's state: every live session of the account (its tokens answer 401 from now on),
+    // and its login failure counter. After the commit, so a failed transaction ends nothing.
+    await Promise.all([...deleted.sessionIds.map((id) => ctx.store.deleteSession(id)), ctx.limiter.forgetAccount(deleted.email)]);
+    return reply.code(204).send();
+  });
+
   app.post<{ Body: { email: string } }>(
     '/auth/forgot-password',
     { schema: { body: { type: 'object', required: ['email'], properties: { email } } } },
@@ -176,6 +190,42 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: AppContext): void 
       return reply.code(204).send();
     },
   );
+}
+
+/**
+ * Deletes the account `userId` and every row it owns, in one transaction, children before the
+ * parent (the admin cleanup's order, seed.ts: assets, jobs, brand kits, usage, audit, sessions,
+ * then the user). Locks first the user's jobs, then the user row: the job runner (jobs.ts) locks a
+ * job row and then the user's (assets' foreign key), so the same order here cannot deadlock with
+ * it; with the user row locked no other request can add a session, kit or job to the account
+ * until the commit (their foreign-key check waits, then fails). Returns the ended session ids.
+ */
+async function deleteAccount(ctx: AppContext, userId: string): Promise<'gone' | 'seed' | { email: string; sessionIds: string[] }> {
+  const client = await ctx.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT 1 FROM jobs WHERE user_id = $1 FOR UPDATE', [userId]);
+    const { rows } = await client.query<{ email: string; is_seed: boolean }>('SELECT email, is_seed FROM users WHERE id = $1 FOR UPDATE', [userId]);
+    const user = rows[0];
+    if (!user || user.is_seed) {
+      await client.query('ROLLBACK');
+      return user ? 'seed' : 'gone';
+    }
+    await client.query('DELETE FROM assets WHERE user_id = $1', [userId]);
+    await client.query('DELETE FROM jobs WHERE user_id = $1', [userId]);
+    await client.query('DELETE FROM brand_kits WHERE user_id = $1', [userId]);
+    await client.query('DELETE FROM usage WHERE user_id = $1', [userId]);
+    await client.query('DELETE FROM audit WHERE user_id = $1', [userId]);
+    const sessions = await client.query<{ id: string }>('DELETE FROM sessions WHERE user_id = $1 RETURNING id', [userId]);
+    await client.query('DELETE FROM users WHERE id = $1', [userId]);
+    await client.query('COMMIT');
+    return { email: user.email, sessionIds: sessions.rows.map((r) => r.id) };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 function sha256(value: string): string {

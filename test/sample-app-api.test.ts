@@ -3,7 +3,9 @@
 // limit, job transitions, correlation ids, pages and cleanup.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { startSampleApp, type SampleAppHandle } from '../sample-app/index.ts';
+import { USER_OWNED_TABLES } from '../sample-app/schema.ts';
 import { http, signup, uniqueEmail, waitFor, type TestUser } from './sample-app-helpers.ts';
 
 let app: SampleAppHandle;
@@ -102,6 +104,7 @@ describe('auth', () => {
     const id = '00000000-0000-4000-8000-000000000000';
     const protectedRoutes: [string, string, unknown?][] = [
       ['GET', '/auth/me'],
+      ['DELETE', '/auth/me'],
       ['POST', '/auth/logout'],
       ['GET', '/brand-kits'],
       ['POST', '/brand-kits', { name: 'x' }],
@@ -176,6 +179,89 @@ describe('auth', () => {
     for (let i = 0; i < 20; i++) {
       assert.equal((await http(base, 'POST', '/auth/login', { body: { email: user.email, password: user.password } })).status, 200);
     }
+  });
+
+  test('DELETE /auth/me → 204: the account and all its rows are gone, every token of it and logging in → 401', async () => {
+    const user = await signup(base, 'leaving');
+    const second = await http(base, 'POST', '/auth/login', { body: { email: user.email, password: user.password } });
+    assert.equal(second.status, 200);
+    // A failed login leaves an account counter behind; the deletion must not leave it for a next owner of the e-mail.
+    assert.equal((await http(base, 'POST', '/auth/login', { body: { email: user.email, password: 'wrong-password' } })).status, 401);
+    const kit = await http(base, 'POST', '/brand-kits', { token: user.accessToken, body: { name: 'leaving kit', colors: ['#112233'] } });
+    assert.equal(kit.status, 201);
+    const job = await http(base, 'POST', '/jobs', { token: user.accessToken, body: { prompt: 'a farewell card', brandKitId: kit.body.id } });
+    assert.equal(job.status, 202);
+    const done = await waitFor(async () => {
+      const r = await http(base, 'GET', `/jobs/${job.body.id}`, { token: user.accessToken });
+      return r.body.status === 'completed' && r.body;
+    });
+    const assetId: string = done.assetIds[0];
+    assert.equal((await http(base, 'GET', `/public/assets/${assetId}`)).status, 200);
+    // A bystander's rows must survive.
+    const bystander = await signup(base, 'staying');
+    await http(base, 'POST', '/brand-kits', { token: bystander.accessToken, body: { name: 'staying kit' } });
+
+    const db = new pg.Client({ connectionString: app.databaseUrl });
+    await db.connect();
+    const counts = async (userId: string) => {
+      const out: Record<string, number> = {};
+      for (const [table, column] of Object.entries(USER_OWNED_TABLES)) {
+        out[table] = (await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [userId])).rows[0].n;
+      }
+      return out;
+    };
+    try {
+      const before = await counts(user.id);
+      for (const table of Object.keys(USER_OWNED_TABLES)) assert.ok(before[table]! > 0, `the user owns ${table} rows before: ${JSON.stringify(before)}`);
+      const bystanderBefore = await counts(bystander.id);
+
+      const res = await http(base, 'DELETE', '/auth/me', { token: user.accessToken });
+      assert.equal(res.status, 204, res.text);
+      assert.equal(res.text, '');
+
+      assert.deepEqual(await counts(user.id), Object.fromEntries(Object.keys(USER_OWNED_TABLES).map((t) => [t, 0])), 'no row of the account is left');
+      assert.equal((await db.query('SELECT count(*)::int AS n FROM assets WHERE job_id = $1', [job.body.id])).rows[0].n, 0);
+      assert.deepEqual(await counts(bystander.id), bystanderBefore, "another user's rows are untouched");
+    } finally {
+      await db.end();
+    }
+    // Every session of the account ended: both access tokens and the refresh token are refused.
+    for (const token of [user.accessToken, second.body.accessToken]) {
+      const me = await http(base, 'GET', '/auth/me', { token });
+      assert.equal(me.status, 401);
+      assert.equal(me.body.error, 'unauthorized');
+    }
+    assert.equal((await http(base, 'POST', '/auth/refresh', { body: { refreshToken: user.refreshToken } })).status, 401);
+    assert.equal((await http(base, 'DELETE', '/auth/me', { token: second.body.accessToken })).status, 401, 'a second deletion is refused like any dead token');
+    const login = await http(base, 'POST', '/auth/login', { body: { email: user.email, password: user.password } });
+    assert.equal(login.status, 401);
+    assert.equal(login.body.error, 'invalid_credentials');
+    assert.equal((await http(base, 'GET', `/public/assets/${assetId}`)).status, 404, 'its public assets are gone too');
+    assert.equal((await http(base, 'GET', '/auth/me', { token: bystander.accessToken })).status, 200);
+    // The e-mail is free again.
+    assert.equal((await http(base, 'POST', '/auth/signup', { body: { email: user.email, password: user.password } })).status, 201);
+  });
+
+  test('DELETE /auth/me: a seed user → 403 seed_user and nothing is deleted; no credential → 401', async () => {
+    const seedUser = app.seedUsers[2]!;
+    const login = await http(base, 'POST', '/auth/login', { body: { email: seedUser.email, password: app.seedPassword } });
+    assert.equal(login.status, 200);
+    const res = await http(base, 'DELETE', '/auth/me', { token: login.body.accessToken });
+    assert.equal(res.status, 403);
+    assert.equal(res.body.error, 'seed_user');
+    assert.ok(res.body.requestId);
+    assert.equal((await http(base, 'GET', '/auth/me', { token: login.body.accessToken })).status, 200, 'the session lives on');
+    const kits = await http(base, 'GET', '/brand-kits', { token: login.body.accessToken });
+    assert.deepEqual(
+      kits.body.items.map((k: { id: string }) => k.id),
+      seedUser.kits.map((k) => k.id),
+    );
+    assert.equal((await http(base, 'POST', '/auth/login', { body: { email: seedUser.email, password: app.seedPassword } })).status, 200);
+
+    const anonymous = await http(base, 'DELETE', '/auth/me');
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.body.error, 'unauthorized');
+    assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer');
   });
 
   test('forgot/reset password: 202 always, link in the admin mailbox, token single-use', async () => {

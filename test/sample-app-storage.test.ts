@@ -106,6 +106,38 @@ describe('DATABASE_URL and REDIS_URL', () => {
     assert.deepEqual(await redis.keys(`${one.redisPrefix}session:*`), [], 'logout deletes the session');
   });
 
+  test('DELETE /auth/me removes the account\'s Redis sessions and login counter; the seed user stays (403)', async () => {
+    const user = await signup(one.baseUrl, 'redis-leaving');
+    const again = await http(one.baseUrl, 'POST', '/auth/login', { body: { email: user.email, password: user.password } });
+    assert.equal(again.status, 200);
+    await http(one.baseUrl, 'POST', '/auth/login', { body: { email: user.email, password: 'wrong-password' } });
+    const counter = `${one.redisPrefix}counter:login:account:${user.email}`;
+    assert.equal(await redis.get(counter), '1');
+    const userSessions = async () => {
+      const keys = await redis.keys(`${one.redisPrefix}session:*`);
+      const owners = await Promise.all(keys.map((k) => redis.hget(k, 'userId')));
+      return keys.filter((_, i) => owners[i] === user.id);
+    };
+    assert.equal((await userSessions()).length, 2);
+    assert.equal((await http(one.baseUrl, 'DELETE', '/auth/me', { token: user.accessToken })).status, 204);
+    assert.deepEqual(await userSessions(), [], 'both sessions are gone from Redis');
+    assert.equal(await redis.get(counter), null, 'the login counter is gone');
+    assert.equal((await http(one.baseUrl, 'GET', '/auth/me', { token: again.body.accessToken })).status, 401);
+    assert.equal((await http(one.baseUrl, 'POST', '/auth/login', { body: { email: user.email, password: user.password } })).status, 401);
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      assert.equal((await db.query('SELECT count(*)::int AS n FROM users WHERE id = $1', [user.id])).rows[0].n, 0);
+      assert.equal((await db.query('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [user.id])).rows[0].n, 0);
+    } finally {
+      await db.end();
+    }
+    const seedUser = one.seedUsers[0]!;
+    const seedLogin = await http(two.baseUrl, 'POST', '/auth/login', { body: { email: seedUser.email, password: two.seedPassword } });
+    const refused = await http(two.baseUrl, 'DELETE', '/auth/me', { token: seedLogin.body.accessToken });
+    assert.deepEqual([refused.status, refused.body.error], [403, 'seed_user']);
+  });
+
   test('data written through one instance is read through the other; jobs run from the Redis queue', async () => {
     const user = await signup(one.baseUrl, 'shared');
     const kit = await http(one.baseUrl, 'POST', '/brand-kits', { token: user.accessToken, body: { name: 'shared kit' } });
