@@ -145,6 +145,76 @@ describe('perf run with `auth` on a service of its own', () => {
   });
 });
 
+// A flow that tests sign-up itself: it takes `users.identity(label)` and signs up on its own. The
+// run's cleanup logs each handed-out identity in: an account that exists is counted and removed
+// (or listed as left behind), one never signed up (the login's 401) is not counted at all.
+const SELF_SIGNUP_FLOWS = `import { expect, flow } from 'perf-harness';
+flow('self_signup', { retries: 0 }, async ({ api, users }) => {
+  const me = users.identity('self');
+  const res = await api.post('/bearer/signup', { email: me.email, password: me.password });
+  expect(res).toHaveStatus(201);
+});
+flow('identity_only', { retries: 0 }, async ({ users }) => {
+  expect(users.identity('idle').email).toContain('idle');
+});
+`;
+
+function flowsProject(url: string, opts: { cleanup: boolean; login: boolean }): string {
+  const dir = project(url, opts.cleanup);
+  mkdirSync(path.join(dir, 'flows'));
+  writeFileSync(path.join(dir, 'flows', 'signup.ts'), SELF_SIGNUP_FLOWS);
+  const config = path.join(dir, 'perf.config.ts');
+  let text = readFileSync(config, 'utf8');
+  if (!opts.login) text = text.replace(/\n    login: .*\n/, '\n');
+  writeFileSync(config, text);
+  return dir;
+}
+
+describe('identities a flow signs up itself (users.identity)', () => {
+  let svc: AuthService;
+  before(async () => {
+    svc = await startAuthService();
+  });
+  after(async () => {
+    await svc.close();
+  });
+
+  const run = async (opts: { cleanup: boolean; login: boolean }) => {
+    const cwd = flowsProject(svc.url, opts);
+    const r = await runCli(['run', '--phase', 'flows'], { cwd, timeoutMs: 60_000 });
+    const verdict = readVerdictFromOutput(cwd, r.stderr);
+    const email = (label: string) => `perf-${label}-${verdict.runId}@perf.test`;
+    return { r, verdict, email };
+  };
+
+  test('auth.cleanup: the account the flow signed up is counted and removed; an identity never signed up is not counted', async () => {
+    const { r, verdict, email } = await run({ cleanup: true, login: true });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(verdict.testData, { usersCreated: 1, usersRemoved: 1, leftBehind: [] });
+    assert.equal(svc.accounts.has(email('self')), false, 'the account is gone from the service');
+    assert.equal(svc.accounts.has(email('idle')), false);
+    assert.match(r.stderr, /test data: 1 test user created, 1 removed/);
+  });
+
+  test('no auth.cleanup: the account the flow signed up is listed as left behind', async () => {
+    const { r, verdict, email } = await run({ cleanup: false, login: true });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(verdict.testData, { usersCreated: 1, usersRemoved: 0, leftBehind: [email('self')], note: 'no auth.cleanup configured: 1 test user(s) left behind' });
+    assert.ok(svc.accounts.has(email('self')), 'the account is still there');
+  });
+
+  test('no auth.login: the identities cannot be checked, the note names them as unknown', async () => {
+    const { r, verdict, email } = await run({ cleanup: true, login: false });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(verdict.testData.usersCreated, 0);
+    assert.deepEqual(verdict.testData.leftBehind, []);
+    assert.match(verdict.testData.note, /^unknown: could not check 2 identities users\.identity\(\) handed out: /);
+    for (const l of ['self', 'idle']) assert.ok(verdict.testData.note.includes(email(l)), `${l} is named`);
+    assert.match(verdict.testData.note, /no auth\.login to sign it in/);
+    assert.match(r.stderr, /test data: 0 test users created, 0 removed: unknown: could not check 2 identities/);
+  });
+});
+
 // The load users' removal, called the way the run's teardown calls it, on bounds and missing ways.
 describe('load users in the run cleanup: its bounds', () => {
   const BEARER = {

@@ -7,6 +7,11 @@
  *   wiring); a login of an account that existed is not a creation; one identity counts once;
  * - so is every k6 load user the load signed up (`perf_test_users_created{label}`, tracked by
  *   src/auth/load-users.ts after the load, `load: true`);
+ * - every identity `users.identity(label)` handed out is "possibly created" (a flow that tests
+ *   sign-up signs it up its own way): the cleanup checks each by logging it in (`check`, src/auth/load-users.ts):
+ *   an account that does not exist (a 4xx) is not the run's and not counted; one that does is
+ *   counted as created and removed like the others; one that cannot be checked (no `auth.login`,
+ *   the service did not answer, the deadline) is named in the note as "unknown: could not check";
  * - `cleanupRunUsers` (run-level teardown, before the target stops) removes each tracked user
  *   the service's way: `auth.cleanup` made as that user (logged in again once when the answer
  *   is not an expected status and `auth.login` exists: a token may have expired by then), or the
@@ -45,10 +50,25 @@ export interface TrackedUser {
   why?: string;
 }
 
+/** An identity `users.identity(label)` handed out: a flow may have signed it up on its own. */
+export interface HandedOutIdentity {
+  /** As in `TrackedUser.identity`. */
+  identity: string;
+  /**
+   * Logs it in (in the cleanup's context): 'absent' when the service has no such account, else
+   * the user as tracked (with its way to remove, or why there is none); throws when it cannot tell.
+   */
+  check: (ctx: CheckContext) => Promise<TrackedUser | 'absent'>;
+}
+
 interface RunUsers {
   /** `create(label)` calls so far in the run, per label (src/auth/users.ts numbers them). */
   labels: Map<string, number>;
   created: Map<string, TrackedUser>;
+  /** Identities `users.identity()` handed out, checked (and removed when they exist) by the cleanup. */
+  handedOut: Map<string, HandedOutIdentity>;
+  /** Handed-out identities the cleanup could not check, and why. */
+  unchecked: { identity: string; why: string }[];
   removed: Set<string>;
   failures: string[];
   /** Users the cleanup did not get to before its deadline. */
@@ -62,7 +82,7 @@ const runs = new Map<string, RunUsers>();
 function registry(runId: string): RunUsers {
   let r = runs.get(runId);
   if (!r) {
-    r = { labels: new Map(), created: new Map(), removed: new Set(), failures: [], notTried: 0, timeoutMs: CLEANUP_TIMEOUT_MS };
+    r = { labels: new Map(), created: new Map(), handedOut: new Map(), unchecked: [], removed: new Set(), failures: [], notTried: 0, timeoutMs: CLEANUP_TIMEOUT_MS };
     runs.set(runId, r);
   }
   return r;
@@ -85,6 +105,12 @@ export function trackCreatedUser(runId: string, tracked: TrackedUser): void {
   if (!r.created.has(tracked.identity)) r.created.set(tracked.identity, tracked);
 }
 
+/** Records an identity `users.identity()` handed out (once per identity): the cleanup checks it. */
+export function trackHandedOutIdentity(runId: string, handed: HandedOutIdentity): void {
+  const r = registry(runId);
+  if (!r.handedOut.has(handed.identity)) r.handedOut.set(handed.identity, handed);
+}
+
 export interface CleanupOptions {
   runId: string;
   runDir: string;
@@ -103,8 +129,11 @@ export interface CleanupOptions {
 export async function cleanupRunUsers(opts: CleanupOptions): Promise<Evidence[]> {
   const r = registry(opts.runId);
   const todo = [...r.created.values()].filter((t) => t.remove && !r.removed.has(t.identity));
+  // Handed-out identities the run did not track as created otherwise (users.user(label) of the same label).
+  const toCheck = [...r.handedOut.values()].filter((h) => !r.created.has(h.identity));
+  r.handedOut.clear();
   const evidence: Evidence[] = [];
-  if (!todo.length) return evidence;
+  if (!todo.length && !toCheck.length) return evidence;
   let n = 0;
   const ctx: CheckContext = {
     target: opts.target,
@@ -118,30 +147,50 @@ export async function cleanupRunUsers(opts: CleanupOptions): Promise<Evidence[]>
     correlationId: () => `perf-${opts.runId}-cleanup-${++n}`,
     measure: () => undefined,
   };
+  const remove = async (t: TrackedUser): Promise<void> => {
+    try {
+      await t.remove!(ctx);
+      r.removed.add(t.identity);
+    } catch (e) {
+      r.failures.push(`${t.identity}: ${firstLine(e)}`);
+    }
+  };
+  // A handed-out identity: logged in first; only an account that exists is the run's (counted, then removed).
+  const check = async (h: HandedOutIdentity): Promise<void> => {
+    let found: TrackedUser | 'absent';
+    try {
+      found = await h.check(ctx);
+    } catch (e) {
+      r.unchecked.push({ identity: h.identity, why: firstLine(e) });
+      return;
+    }
+    if (found === 'absent') return;
+    trackCreatedUser(opts.runId, found);
+    if (found.remove) await remove(found);
+  };
+  const jobs: (() => Promise<void>)[] = [...todo.map((t) => () => remove(t)), ...toCheck.map((h) => () => check(h))];
   const concurrency = Math.min(opts.concurrency ?? 4, 4);
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(concurrency, todo.length) }, async () => {
-      // Past the deadline, no new removal starts: the rest are left behind (testData says so).
-      while (next < todo.length && !ctx.signal.aborted) {
-        const t = todo[next++]!;
-        try {
-          await t.remove!(ctx);
-          r.removed.add(t.identity);
-        } catch (e) {
-          r.failures.push(`${t.identity}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
-        }
-      }
+    Array.from({ length: Math.min(concurrency, jobs.length) }, async () => {
+      // Past the deadline, no new removal (nor check) starts: the rest are left behind (testData says so).
+      while (next < jobs.length && !ctx.signal.aborted) await jobs[next++]!();
     }),
   );
-  r.notTried = todo.length - next;
+  r.notTried = Math.max(0, todo.length - next);
+  const deadline = `the cleanup's ${Math.round(r.timeoutMs / 1000)} s deadline passed before it could be checked`;
+  for (const h of toCheck.slice(Math.max(0, next - todo.length))) r.unchecked.push({ identity: h.identity, why: deadline });
   return evidence;
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 }
 
 /** The verdict's `testData` for this run (undefined when the run has no `auth` and made no user). */
 export function testDataOf(runId: string, config: Pick<ResolvedConfig, 'auth'>): TestData | undefined {
   const r = runs.get(runId);
-  if (!config.auth && !r?.created.size) return undefined;
+  if (!config.auth && !r?.created.size && !r?.unchecked.length) return undefined;
   const created = r ? [...r.created.values()] : [];
   const removed = created.filter((t) => r!.removed.has(t.identity)).length;
   const leftBehind = created.filter((t) => !r!.removed.has(t.identity)).map((t) => t.identity);
@@ -164,6 +213,14 @@ export function testDataOf(runId: string, config: Pick<ResolvedConfig, 'auth'>):
     const failed = leftBehind.length - [...noWay.values()].reduce((n, u) => n + u.length, 0) - notTried;
     if (failed > 0) parts.push(`${failed} could not be removed (${r!.failures.slice(0, 3).join('; ')}${r!.failures.length > 3 ? '; …' : ''})`);
     data.note = parts.join('; ');
+  }
+  if (r?.unchecked.length) {
+    // Not counted, not dropped: a flow may have signed them up, perf could not tell.
+    const byWhy = new Map<string, string[]>();
+    for (const u of r.unchecked) byWhy.set(u.why, [...(byWhy.get(u.why) ?? []), u.identity]);
+    const unknown = [...byWhy].map(([why, ids]) => `${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ` +${ids.length - 3} more` : ''} (${why})`);
+    const part = `unknown: could not check ${r.unchecked.length} identit${r.unchecked.length === 1 ? 'y' : 'ies'} users.identity() handed out: ${unknown.join('; ')}`;
+    data.note = data.note ? `${data.note}; ${part}` : part;
   }
   return data;
 }

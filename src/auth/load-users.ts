@@ -14,7 +14,11 @@
  *   `auth.cleanup` request as the user; without `auth.login`, or with no way to remove, the user
  *   is left behind with the reason (`why`) the verdict's note gives;
  * - called once the load is over and its users reconciled (run-level teardown), before the
- *   cleanup itself.
+ *   cleanup itself;
+ * - the same sign-in-again-then-remove serves the identities `users.identity()` handed out
+ *   (`checkHandedOutIdentity`, called by the cleanup): a 4xx to the login means the account does
+ *   not exist (never signed up: not counted); a login that succeeds makes it a created user of the
+ *   run, removed the same way; without `auth.login` it cannot be checked (the note says so).
  */
 import type { TestUser } from '../api/types.ts';
 import type { CheckContext } from '../checks/types.ts';
@@ -24,7 +28,7 @@ import type { AuthConfig, AuthRequest } from '../config/schema-auth.ts';
 import { trackCreatedUser, type TrackedUser } from './cleanup.ts';
 import { loadAuthModule } from './module.ts';
 import { renderTemplate } from './template.ts';
-import { httpClientFor, identityFor, requestAs, templateVars, UserFactory, type Identity } from './users.ts';
+import { httpClientFor, identityFor, reportedIdentity, requestAs, templateVars, UserFactory, type Identity } from './users.ts';
 
 export interface TrackLoadUsersOptions {
   runId: string;
@@ -38,43 +42,71 @@ export interface TrackLoadUsersOptions {
 export async function trackLoadUsers(opts: TrackLoadUsersOptions): Promise<void> {
   const auth = opts.config.auth;
   if (!auth) return;
-  const way = await removalOf(opts, auth);
+  const way = await removerOf(opts.runDir, auth);
+  const noLogin = typeof way === 'function' && !auth.login;
   for (const label of opts.labels) {
     const id = identityFor(auth, opts.runId, opts.config.seed, label);
     const user: TestUser = { label, email: id.email, username: id.username, password: id.password };
     const tracked: TrackedUser = { identity: reportedIdentity(auth, id), user, load: true };
     if (typeof way === 'string') tracked.why = way;
-    else if (way) tracked.remove = (ctx) => way(ctx, id);
+    else if (noLogin) tracked.why = 'no auth.login to sign the k6 load users in again and remove them';
+    else if (way) tracked.remove = async (ctx) => way(ctx, opts.config, await signInAgain(ctx, opts.config, id), id);
     trackCreatedUser(opts.runId, tracked);
   }
 }
 
-type Removal = (ctx: CheckContext, id: Identity) => Promise<void>;
+/**
+ * An identity `users.identity()` handed out, at the end of the run (src/auth/cleanup.ts): logged
+ * in through `auth.login`; 'absent' when the service refuses it with a 4xx (never signed up: not
+ * the run's), else the user, counted as created, with its way to remove (or why there is none).
+ * Throws when it cannot tell: no `auth.login`, or an answer that is not a refusal (5xx, 408, 429).
+ */
+export async function checkHandedOutIdentity(ctx: CheckContext, config: ResolvedConfig, id: Identity): Promise<TrackedUser | 'absent'> {
+  const auth = config.auth;
+  if (!auth?.login) throw new Error('no auth.login to sign it in and see whether a flow signed it up');
+  let user: TestUser;
+  try {
+    user = await signInAgain(ctx, config, id);
+  } catch (e) {
+    const status = (e as { loginStatus?: number }).loginStatus;
+    if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) return 'absent';
+    throw e;
+  }
+  const way = await removerOf(ctx.runDir, auth);
+  const tracked: TrackedUser = { identity: reportedIdentity(auth, id), user };
+  if (typeof way === 'string') tracked.why = way;
+  else if (way) tracked.remove = (c) => way(c, config, user, id);
+  return tracked;
+}
 
-/** How load users are removed, or why they cannot be (undefined: no way configured, the default note). */
-async function removalOf(opts: TrackLoadUsersOptions, auth: AuthConfig): Promise<Removal | string | undefined> {
+/** Signs the user of `id` in again through `auth.login`: a fresh credential (k6's went with its processes; a flow's with its attempt). */
+function signInAgain(ctx: CheckContext, config: ResolvedConfig, id: Identity): Promise<TestUser> {
+  return new UserFactory(ctx, config).login(id);
+}
+
+/** Removes a signed-in user: the module's removeUser, or the `auth.cleanup` request as the user. */
+type Remover = (ctx: CheckContext, config: ResolvedConfig, user: TestUser, id: Identity) => Promise<void>;
+
+/** How signed-in-again users are removed, or why they cannot be (undefined: no way configured, the default note). */
+async function removerOf(runDir: string, auth: AuthConfig): Promise<Remover | string | undefined> {
   let removeUser: Awaited<ReturnType<typeof loadAuthModule>>['removeUser'];
   if (auth.module) {
     try {
-      removeUser = (await loadAuthModule({ runDir: opts.runDir }, auth.module)).removeUser;
+      removeUser = (await loadAuthModule({ runDir }, auth.module)).removeUser;
     } catch (e) {
       return `the auth module could not be loaded (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`;
     }
   }
   const cleanup = auth.cleanup;
-  if (!removeUser && !cleanup) return undefined;
-  if (!auth.login) return 'no auth.login to sign the k6 load users in again and remove them';
-  const config = opts.config;
-  return async (ctx, id) => {
-    // A fresh credential: k6's went with its processes.
-    const user = await new UserFactory(ctx, config).login(id);
-    if (removeUser) {
+  if (removeUser) {
+    const remove = removeUser;
+    return async (ctx, config, user) => {
       const { createApiClient } = await import('../flows/api-client.ts');
-      await removeUser(user, { api: createApiClient(ctx, config) });
-      return;
-    }
-    await removeByRequest(ctx, config, user, id, cleanup!);
-  };
+      await remove(user, { api: createApiClient(ctx, config) });
+    };
+  }
+  if (cleanup) return (ctx, config, user, id) => removeByRequest(ctx, config, user, id, cleanup);
+  return undefined;
 }
 
 /** The `auth.cleanup` request as `user` (templated with its identity and id). */
@@ -84,11 +116,5 @@ async function removeByRequest(ctx: CheckContext, config: ResolvedConfig, user: 
   const body = cleanup.body === undefined ? undefined : renderTemplate(cleanup.body, vars);
   const headers = renderTemplate(cleanup.headers, vars) as Record<string, string>;
   const res = await requestAs(httpClientFor(ctx, config), user, cleanup.method, path, { ...(body !== undefined ? { body } : {}), headers });
-  expectStatus(res, cleanup.expect, `remove load user ${id.label} (auth.cleanup)`);
-}
-
-/** As src/auth/users.ts names users in `testData.leftBehind`: the username for services that sign up by it, else the e-mail. */
-function reportedIdentity(auth: AuthConfig, id: Identity): string {
-  const templates = JSON.stringify([auth.signup?.body, auth.signup?.path, auth.login?.body]);
-  return !templates.includes('{{email}}') && templates.includes('{{username}}') ? id.username : id.email;
+  expectStatus(res, cleanup.expect, `remove test user ${id.label} (auth.cleanup)`);
 }

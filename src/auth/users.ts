@@ -14,7 +14,9 @@
  *   CSRF from a cookie or a JSON path); a missing credential fails naming the option to fix;
  * - every password, token, API key, refresh token, cookie and CSRF value is registered with
  *   `ctx.redactor` before any evidence can hold it (the requests are recorded redacted);
- * - users it creates are tracked for the run's cleanup (src/auth/cleanup.ts);
+ * - users it creates are tracked for the run's cleanup (src/auth/cleanup.ts); so is every identity
+ *   `identity(label)` hands out, as "possibly created" (a flow signs it up its own way): the
+ *   cleanup logs it in and counts and removes it only when the account exists (src/auth/load-users.ts);
  * - without `auth` in the config, making a user fails (CheckFailure) saying what to add.
  */
 import { createHmac } from 'node:crypto';
@@ -25,7 +27,7 @@ import type { ResolvedConfig } from '../config/config-schema.ts';
 import type { AuthConfig, AuthRequest } from '../config/schema-auth.ts';
 import { getPath } from '../shared/json-path.ts';
 import { CheckFailure, type CheckContext } from '../checks/types.ts';
-import { nextLabelNumber, trackCreatedUser } from './cleanup.ts';
+import { nextLabelNumber, trackCreatedUser, trackHandedOutIdentity } from './cleanup.ts';
 import { attachCredential, authHeadersFor, cookieValues, credentialOf, credentialUrl, rememberIn, type CredentialState } from './credentials.ts';
 import { loadAuthModule, type TestUserInit } from './module.ts';
 import { identityOf, passwordData, passwordFromDigest, passwordKey, renderTemplate } from './template.ts';
@@ -93,7 +95,23 @@ export class UserFactory implements TestUsers {
     return this.#memoised(`user:${label}`, () => this.#make(label));
   }
 
+  /**
+   * The identity of `label`, for a flow that signs it up its own way (sign-up under test): its
+   * password is a secret, and the run's cleanup checks whether the account exists (counted and
+   * removed then; src/auth/cleanup.ts).
+   */
   identity(label: string): Identity {
+    const id = this.#identity(label);
+    const config = this.config;
+    trackHandedOutIdentity(this.ctx.runId, {
+      identity: reportedIdentity(config.auth, id),
+      // Imported when used: load-users.ts imports this file.
+      check: async (ctx) => (await import('./load-users.ts')).checkHandedOutIdentity(ctx, config, id),
+    });
+    return id;
+  }
+
+  #identity(label: string): Identity {
     const id = identityFor(this.config.auth, this.ctx.runId, this.ctx.seed, label);
     this.ctx.redactor.addSecret(id.password);
     return id;
@@ -110,7 +128,12 @@ export class UserFactory implements TestUsers {
     try {
       const res = await this.#send(auth.login, id, state, 'auth.login');
       answers.push(res);
-      expectStatus(res, auth.login.expect, `log in test user ${id.email}`);
+      try {
+        expectStatus(res, auth.login.expect, `log in test user ${id.email}`);
+      } catch (e) {
+        // The status, for who must tell "no such account" (a 4xx) from "could not tell" (src/auth/load-users.ts).
+        throw Object.assign(e as CheckFailure, { loginStatus: res.status });
+      }
       return this.#finish(auth, id, state, answers, res);
     } finally {
       this.#recordAnswers(answers);
@@ -155,7 +178,7 @@ export class UserFactory implements TestUsers {
 
   async #make(label: string): Promise<TestUser> {
     const auth = this.#auth();
-    const id = this.identity(label);
+    const id = this.#identity(label);
     if (auth.module) return this.#makeWithModule(auth, id);
     const state = newState(auth);
     const answers: HttpResponse[] = [];
@@ -218,7 +241,7 @@ export class UserFactory implements TestUsers {
     const user = madeUser(id, state, init.id !== undefined ? String(init.id) : undefined);
     const removeUser = mod.removeUser;
     trackCreatedUser(this.ctx.runId, {
-      identity: identityOf_(auth, user),
+      identity: reportedIdentity(auth, user),
       user,
       ...(removeUser ? { remove: async (c: CheckContext) => void (await removeUser(user, { api: createApiClient(c, this.config) })) } : {}),
     });
@@ -262,7 +285,7 @@ export class UserFactory implements TestUsers {
   #track(auth: AuthConfig, user: TestUser): void {
     const cleanup = auth.cleanup;
     trackCreatedUser(this.ctx.runId, {
-      identity: identityOf_(auth, user),
+      identity: reportedIdentity(auth, user),
       user,
       ...(cleanup ? { remove: (c: CheckContext) => removeByRequest(c, this.config, user, cleanup) } : {}),
     });
@@ -352,8 +375,8 @@ async function removeByRequest(ctx: CheckContext, config: ResolvedConfig, user: 
 }
 
 /** Which identity names a user in `testData.leftBehind`: the username for services that sign up by it, else the e-mail. */
-function identityOf_(auth: AuthConfig, user: TestUser): string {
-  const templates = JSON.stringify([auth.signup?.body, auth.signup?.path, auth.login?.body]);
+export function reportedIdentity(auth: AuthConfig | undefined, user: Pick<TestUser, 'email' | 'username'>): string {
+  const templates = JSON.stringify([auth?.signup?.body, auth?.signup?.path, auth?.login?.body]);
   return !templates.includes('{{email}}') && templates.includes('{{username}}') ? user.username : user.email;
 }
 

@@ -369,7 +369,7 @@ export function consoleReporter(optsOrStream: ConsoleOptions | OutStream = {}): 
         }
         for (const row of k6Rows) w(`  ${row.ok ? (row.soft ? c.yellow('~') : c.green('✓')) : c.red('✗')} ${row.text}`);
       }
-      if (v.testData && (v.testData.usersCreated || v.testData.leftBehind.length)) w(`${c.bold('test data')}: ${testDataText(v.testData)}`);
+      if (v.testData && (v.testData.usersCreated || v.testData.leftBehind.length || v.testData.note)) w(`${c.bold('test data')}: ${testDataText(v.testData)}`);
       const colour = v.status === 'passed' ? c.green : v.status === 'interrupted' ? c.yellow : c.red;
       w(`${c.bold('verdict')}: ${colour(v.status.toUpperCase())} in ${formatMs(v.durationMs)}`);
       for (const r of v.reasons) w(`  - ${r}`);

@@ -201,7 +201,8 @@ export { formatMs };
 export function testDataText(t: NonNullable<Verdict['testData']>): string {
   const load = t.loadUsersCreated ? ` (${t.loadUsersCreated} by the load)` : '';
   const head = `${t.usersCreated} test user${t.usersCreated === 1 ? '' : 's'} created${load}, ${t.usersRemoved} removed`;
-  if (!t.leftBehind.length) return head;
+  // A note without anything left behind: identities users.identity() handed out that perf could not check.
+  if (!t.leftBehind.length) return t.note ? `${head}: ${t.note}` : head;
   const shown = t.leftBehind.slice(0, 3).join(', ');
   const more = t.leftBehind.length > 3 ? ` +${t.leftBehind.length - 3} more` : '';
   return `${head}, ${t.leftBehind.length} left behind (${shown}${more})${t.note ? `: ${t.note}` : ''}`;
