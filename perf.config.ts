@@ -111,13 +111,17 @@ export default defineConfig({
         columns: { id: 'uuid', email: 'text', password_hash: 'text', name: 'text', is_seed: 'boolean', created_at: ts, updated_at: ts },
         indexes: ['users_pkey', 'users_email_lower_key'],
         checks: ['users_email_format', 'users_name_length'],
+        // By definition, not only by name (docs/database.md): nullability, here and below.
+        notNull: ['email', 'password_hash', 'is_seed'],
+        nullable: ['name'],
         triggers: ['users_set_updated_at'],
         rls: true,
       },
       sessions: {
         columns: { id: 'uuid', user_id: 'uuid', ip: 'text', user_agent: 'text', created_at: ts, updated_at: ts, expires_at: ts, revoked_at: ts },
         indexes: ['sessions_pkey', 'sessions_user_id_idx'],
-        foreignKeys: { user_id: 'users(id)' },
+        // A user's sessions go with the account.
+        foreignKeys: { user_id: { references: 'users(id)', onDelete: 'cascade' } },
         checks: ['sessions_expiry_after_creation'],
         triggers: ['sessions_set_updated_at'],
         rls: true,
@@ -144,8 +148,10 @@ export default defineConfig({
           completed_at: ts,
         },
         indexes: ['jobs_pkey', 'jobs_user_id_created_at_idx', 'jobs_brand_kit_id_idx', 'jobs_pending_idx'],
-        foreignKeys: { user_id: 'users(id)', brand_kit_id: 'brand_kits(id)' },
-        checks: ['jobs_prompt_length', 'jobs_status_valid', 'jobs_completed_has_time'],
+        // Deleting a brand kit keeps its jobs, unlinked.
+        foreignKeys: { user_id: { references: 'users(id)', onDelete: 'cascade' }, brand_kit_id: { references: 'brand_kits(id)', onDelete: 'set null' } },
+        checks: ['jobs_prompt_length', { name: 'jobs_status_valid', expression: "status IN ('queued', 'running', 'completed', 'failed')" }, 'jobs_completed_has_time'],
+        notNull: ['user_id', 'prompt', 'status'],
         triggers: ['jobs_set_updated_at'],
         rls: true,
       },
@@ -171,7 +177,9 @@ export default defineConfig({
         columns: { user_id: 'uuid', kind: 'text', amount: 'bigint', created_at: ts, updated_at: ts },
         indexes: ['usage_pkey'],
         foreignKeys: { user_id: 'users(id)' },
-        checks: ['usage_kind_format', 'usage_amount_non_negative'],
+        checks: ['usage_kind_format', { name: 'usage_amount_non_negative', expression: 'amount >= 0' }],
+        // One counter per user and kind (increment_user_usage upserts on it).
+        unique: [['user_id', 'kind']],
         triggers: ['usage_set_updated_at'],
         rls: true,
       },

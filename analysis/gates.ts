@@ -42,6 +42,28 @@ export function thresholdKey(g: GateShape): string {
   return tags.length ? `${g.metric}{${tags.map(([k, v]) => `${k}:${v}`).join(',')}}` : g.metric;
 }
 
+/**
+ * A gate as declared, for `perf list`: `http_req_duration{name:login} p(95) < 200 ms  [multi-user]
+ * steady  — description` — its own tags (not the filters perf adds), the scenarios it applies to,
+ * how it is decided when not by default (steady window, per tag value, merged, all responses).
+ */
+export function gateSpecText(g: GateSpec): string {
+  const unit = unitOf(g.metric, g.stat, K6_BUILTIN_METRICS[g.metric] ?? 'trend');
+  const how = [
+    ...(g.window === 'steady' ? ['steady'] : []),
+    ...(g.groupBy ? [`per ${g.groupBy}`] : []),
+    ...(g.merge ? ['merged'] : []),
+    ...(g.responses === 'all' ? ['all responses'] : []),
+    ...(g.allowInsufficientData ? ['insufficient data allowed'] : []),
+    ...(g.abortOnFail ? ['abort on fail'] : []),
+  ];
+  return [
+    `${thresholdKey({ metric: g.metric, tags: g.tags, responses: 'all' })} ${g.stat} ${g.op} ${g.limit}${unit === 'ms' ? ' ms' : ''}`,
+    `[${g.scenarios?.join(', ') ?? 'all scenarios'}]`,
+    ...(how.length ? [how.join(', ')] : []),
+  ].join('  ') + (g.description ? `  — ${g.description}` : '');
+}
+
 /** `p(95)` → 95; undefined for statistics that are not percentiles. */
 export function percentileOf(stat: string): number | undefined {
   const m = /^p\(([\d.]+)\)$/.exec(stat);

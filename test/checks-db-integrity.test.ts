@@ -51,7 +51,7 @@ describe('db-integrity checks', () => {
     assert.deepEqual(
       checks.map((c) => c.name),
       // What sample-app's triggers and functions do is proven by its own flows (sample-app/perf/flows/database.ts, test/checks-flows.test.ts).
-      ['db_tables_columns', 'db_indexes', 'db_foreign_keys', 'db_check_constraints', 'db_triggers', 'db_functions', 'db_rls_policies', 'db_rls_isolation'],
+      ['db_tables_columns', 'db_indexes', 'db_foreign_keys', 'db_check_constraints', 'db_unique', 'db_nullability', 'db_triggers', 'db_functions', 'db_rls_policies', 'db_rls_isolation'],
     );
     // Phase order: db_rls_isolation creates the users that own rows, the rest read the catalogs.
     const results = await Promise.all(checks.map((c) => runCheck(c, app.target, run)));

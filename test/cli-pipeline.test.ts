@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
-import { PERF_BIN, configProject, processAlive, readVerdictFromOutput, runCli, runDirFromOutput } from './helpers.ts';
+import { PERF_BIN, REPO, configProject, processAlive, readVerdictFromOutput, runCli, runDirFromOutput } from './helpers.ts';
 
 // Black-box: the real CLI runs the pre-load pipeline against the real bundled sample-app
 // (started and stopped by perf itself), with faults switched on through perf.config.ts.
@@ -175,5 +175,71 @@ describe('perf run: the pre-load pipeline against the bundled sample-app', () =>
     assert.match(r.stdout, /^health {2}\(parallel, blocking, 1 min 0 s timeout, 2 retries\)/m);
     assert.match(r.stdout, /^smoke {2}\(parallel, blocking, 2 min 0 s timeout/m);
     assert.match(r.stdout, /^ {2}api_health/m);
+  });
+
+  test('perf list on the repo config: the three scenarios, every gate, the after-load reconcile checks in run order', async () => {
+    const r = await runCli(['list'], { cwd: REPO });
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.stdout;
+    assert.match(out, /^load {2}\(k6, 30 min 0 s timeout\)$/m);
+    assert.match(out, /^ {2}profile: load \(ramp-up 5s, hold 15s; 15 users\) {2}duration: the profile's/m);
+    for (const s of ['multi-user', 'ws-events', 'throughput']) assert.match(out, new RegExp(`^ {4}${s} {2}\\(scenarios/${s}\\.ts\\)$`, 'm'));
+    const gates = [
+      'http_req_duration p(99) < 1000 ms  [multi-user, throughput]  — p99 of every request under 1 s',
+      'http_req_duration p(95) < 300 ms  [multi-user, throughput]  steady  — p95 of every request under 300 ms (steady state)',
+      'http_req_duration{name:brand_kits_list} p(95) < 200 ms  [multi-user, throughput]  — brand-kit list p95 under 200 ms',
+      'http_req_failed rate < 0.01  [multi-user, throughput]  — under 1 % failed requests',
+      'http_req_failed rate < 0.01  [multi-user, throughput]  per name, insufficient data allowed  — under 1 % failed requests per endpoint',
+      'data_isolation rate >= 1  [multi-user]  — no cross-user data, ever',
+      'ws_session_established rate >= 0.999  [ws-events]  — 99.9 % of agent connections established',
+      'ws_event_order rate >= 1  [ws-events]  — agent events complete and in order',
+      'ws_event_ownership rate >= 1  [ws-events]  — agent events only to their owner',
+      'ws_time_to_first_event p(95) < 250 ms  [ws-events]  — first agent event within 250 ms (p95)',
+      'job_completed rate >= 0.99  [multi-user]  — 99 % of jobs complete in time',
+    ];
+    const gateLines = out.split('\n').slice(out.split('\n').indexOf('  gates:') + 1).filter((l) => l.startsWith('    ')).map((l) => l.slice(4));
+    assert.deepEqual(gateLines, gates);
+    // After load: the section follows load; db-integrity's checks again, then the reconciliation, in a run's order.
+    const after = out.slice(out.indexOf('\ndb-integrity-after-load  ('));
+    assert.ok(out.indexOf('\nload  (') < out.indexOf('\ndb-integrity-after-load  ('), out);
+    const names = [...after.matchAll(/^ {2}(\w+) {2}/gm)].map((m) => m[1]);
+    assert.deepEqual(names.filter((n) => n!.startsWith('reconcile_')), ['reconcile_kit', 'reconcile_job', 'reconcile_asset', 'reconcile_orphans', 'reconcile_isolation']);
+    assert.equal(names[0], 'db_tables_columns');
+    assert.doesNotMatch(out, /\[disabled/);
+  });
+
+  test('perf list marks what is off: a disabled phase, a disabled check, scenarios not selected, gates whose scenarios do not run', async () => {
+    const cwd = project(
+      `phases: { load: { enabled: false }, 'db-integrity': { disable: ['db_indexes'] } }, load: { scenariosDir: ${JSON.stringify(path.join(REPO, 'scenarios'))}, scenarios: ['multi-user'] },`,
+    );
+    const started = performance.now();
+    const r = await runCli(['list'], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(performance.now() - started < 15_000, 'perf list stays fast');
+    assert.match(r.stdout, /^load {2}\(k6, 30 min 0 s timeout\) {2}\[disabled\]$/m);
+    assert.match(r.stdout, /^ {2}db_indexes {2}\[disabled \(phases\.db-integrity\.disable\)\] {2}every expected index/m);
+    assert.match(r.stdout, /^ {4}multi-user {2}\(.*scenarios\/multi-user\.ts\)$/m);
+    assert.match(r.stdout, /^ {4}ws-events {2}\(.*scenarios\/ws-events\.ts\) {2}\[not selected \(load\.scenarios\)\]$/m);
+    assert.match(r.stdout, /^ {4}ws_event_order rate >= 1 {2}\[ws-events\] {2}— agent events complete and in order {2}\[off: ws-events not selected\]$/m);
+    assert.match(r.stdout, /^ {4}http_req_failed rate < 0\.01 {2}\[multi-user, throughput\] {2}— under 1 % failed requests {2}\[throughput not selected\]$/m);
+    assert.match(r.stdout, /^ {4}data_isolation rate >= 1 {2}\[multi-user\] {2}— no cross-user data, ever$/m);
+    assert.match(r.stdout, /^db-integrity-after-load .* {2}\[disabled \(runs only with load and db-integrity\)\]$/m);
+    // Only the caches of the config and flow files (as any command loading them): no run, no scenario bundled.
+    const perfDir = path.join(cwd, '.perf');
+    assert.ok(!readdirSync(perfDir).includes('runs'), 'perf list starts no run');
+    assert.deepEqual(readdirSync(path.join(perfDir, 'build')).filter((f) => f.endsWith('.js')), [], 'perf list bundles no scenario');
+  });
+
+  test('perf list --config examples/notes/perf.config.ts: its scenarios, its 5 gates, its reconcile check', async () => {
+    const r = await runCli(['list', '--config', 'examples/notes/perf.config.ts'], { cwd: REPO });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {4}notes-journey {2}\(scenarios\/notes-journey\.ts\)$/m);
+    assert.match(r.stdout, /^ {4}summaries {2}\(scenarios\/summaries\.ts\)$/m);
+    const lines = r.stdout.split('\n');
+    const gateLines = lines.slice(lines.indexOf('  gates:') + 1).filter((l) => l.startsWith('    '));
+    assert.equal(gateLines.length, 5, r.stdout);
+    assert.equal(gateLines[0], '    http_req_duration{name:notes_list} p(95) < 250 ms  [notes-journey]  — notes list p95 under 250 ms');
+    assert.match(r.stdout, /^db-integrity-after-load {2}\(/m);
+    assert.match(r.stdout, /^ {2}reconcile_note {2}notes: rows of the load users/m);
   });
 });

@@ -5,8 +5,13 @@
  *
  *   db_tables_columns      every table exists; every column exists with its type
  *   db_indexes             every named index exists on its table and is valid
- *   db_foreign_keys        `column → table(column)` foreign keys exist (and are validated)
- *   db_check_constraints   named check constraints exist on their tables (and are validated)
+ *   db_foreign_keys        `column → table(column)` foreign keys exist (and are validated), with
+ *                          their `ON DELETE` action (`confdeltype`) where `onDelete` is given
+ *   db_check_constraints   named check constraints exist on their tables (and are validated), with
+ *                          their expression (`pg_get_constraintdef`) where `expression` is given
+ *   db_unique              `unique` column sets each have a unique constraint or a valid,
+ *                          non-partial unique index on exactly those columns
+ *   db_nullability         `notNull` / `nullable` columns, against `pg_attribute.attnotnull`
  *   db_triggers            named triggers exist and are enabled
  *   db_functions           named functions exist (visible in the search path, or in their schema)
  *   db_rls_policies        every `rls: true` table has RLS enabled and a policy
@@ -135,6 +140,66 @@ export function typeMatches(expected: string, formatType: string): boolean {
   return want === got || want === normalizeType(formatType.replace(/\([^)]*\)/g, ''));
 }
 
+/** `pg_constraint.confdeltype` → the `ON DELETE` action as the config writes it. */
+const FK_ACTIONS: Record<string, string> = { a: 'no action', r: 'restrict', c: 'cascade', n: 'set null', d: 'set default' };
+
+/** An expression as a constraint definition: `CHECK (expr)`, unless it already says `CHECK`. */
+function asCheck(expression: string): string {
+  const e = expression.trim();
+  return /^check\s*\(/i.test(e) ? e : `CHECK (${e})`;
+}
+
+/** A light normalisation of a `CHECK (...)` text: whitespace collapsed, none just inside parentheses, `CHECK` upper case. */
+export function normalizeCheck(def: string): string {
+  return def
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/\(\s+/g, '(')
+    .replace(/\s+\)/g, ')')
+    .replace(/^check\s*\(/i, 'CHECK (');
+}
+
+/**
+ * The expected check expressions as PostgreSQL itself writes them: each added to a temporary copy
+ * of the table (`LIKE` it, so columns and types resolve as on the real one) inside a transaction
+ * that is rolled back, then read back with `pg_get_constraintdef`. Text normalisation alone cannot
+ * know that `char_length(title) >= 1` is stored as `CHECK ((char_length(title) >= 1))`, or that
+ * `status IN ('a', 'b')` becomes `(status = ANY (ARRAY['a'::text, 'b'::text]))`; PostgreSQL's
+ * own deparser does, for any expression, in this server's version. An expression PostgreSQL
+ * rejects (or a session that may not create temporary tables) leaves `undefined` in its place,
+ * and the comparison falls back to the whitespace-normalised text. The expression is spliced as
+ * written: it is the config's own text (the config file is code already), run only inside this
+ * transaction, which always rolls back.
+ */
+async function canonicalChecks(query: Query, info: TableInfo, expressions: string[]): Promise<(string | undefined)[]> {
+  const out: (string | undefined)[] = expressions.map(() => undefined);
+  await query('BEGIN');
+  try {
+    try {
+      await query(`CREATE TEMPORARY TABLE perf_expected_check (LIKE ${quoteIdent(info.schema!, info.table!)}) ON COMMIT DROP`);
+    } catch {
+      return out;
+    }
+    for (const [i, expression] of expressions.entries()) {
+      await query('SAVEPOINT perf_expected_check');
+      try {
+        await query(`ALTER TABLE perf_expected_check ADD CONSTRAINT perf_expected_check_${i} ${asCheck(expression)}`);
+        const { rows } = await query<{ def: string }>(
+          `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'perf_expected_check'::regclass AND conname = $1`,
+          [`perf_expected_check_${i}`],
+        );
+        out[i] = rows[0]?.def;
+        await query('RELEASE SAVEPOINT perf_expected_check');
+      } catch {
+        await query('ROLLBACK TO SAVEPOINT perf_expected_check');
+      }
+    }
+    return out;
+  } finally {
+    await query('ROLLBACK');
+  }
+}
+
 export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
   const db = config.database;
   const tables = Object.entries(db.tables);
@@ -191,10 +256,10 @@ export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
 
   if (any((t) => Object.keys(t.foreignKeys).length)) {
     checks.push(
-      dbCheck(db, 'db_foreign_keys', 'every expected foreign key exists and is validated', async (query, resolved, problems) => {
+      dbCheck(db, 'db_foreign_keys', 'every expected foreign key exists (with its ON DELETE action, where given) and is validated', async (query, resolved, problems) => {
         const list = present(db, resolved, problems, (t) => Object.keys(t.foreignKeys));
-        const { rows } = await query<{ oid: string; name: string; columns: string[]; ref_schema: string; ref_table: string; ref_columns: string[]; validated: boolean }>(
-          `SELECT con.conrelid::text AS oid, con.conname AS name, con.convalidated AS validated, rn.nspname AS ref_schema, rc.relname AS ref_table,
+        const { rows } = await query<{ oid: string; name: string; columns: string[]; ref_schema: string; ref_table: string; ref_columns: string[]; validated: boolean; on_delete: string }>(
+          `SELECT con.conrelid::text AS oid, con.conname AS name, con.convalidated AS validated, rn.nspname AS ref_schema, rc.relname AS ref_table, con.confdeltype::text AS on_delete,
              ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o) AS columns,
              ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o) AS ref_columns
            FROM pg_constraint con JOIN pg_class rc ON rc.oid = con.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
@@ -203,14 +268,22 @@ export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
         );
         for (const [name, exp, info] of list) {
           const fks = rows.filter((r) => r.oid === info.oid);
-          for (const [column, ref] of Object.entries(exp.foreignKeys)) {
-            const [, refTable, refColumn] = /^(\w+)\((\w+)\)$/.exec(ref)!;
+          for (const [column, spec] of Object.entries(exp.foreignKeys)) {
+            const ref = typeof spec === 'string' ? spec : spec.references;
+            const onDelete = typeof spec === 'string' ? undefined : spec.onDelete;
+            const [, refSchema, refTable, refColumn] = /^(?:(\w+)\.)?(\w+)\((\w+)\)$/.exec(ref)!;
             const onColumn = fks.filter((f) => f.columns.length === 1 && f.columns[0] === column);
-            const hit = onColumn.find((f) => f.ref_table === refTable && f.ref_columns.length === 1 && f.ref_columns[0] === refColumn);
+            const hit = onColumn.find((f) => f.ref_table === refTable && (!refSchema || f.ref_schema === refSchema) && f.ref_columns.length === 1 && f.ref_columns[0] === refColumn);
             if (!hit) {
               const found = onColumn.map((f) => `${f.name} → ${f.ref_table}(${f.ref_columns.join(', ')})`).join(', ');
               problems.push(`${name}.${column}: expected a foreign key to ${ref}, found ${found || 'none'}`);
-            } else if (!hit.validated) problems.push(`${name}.${column}: foreign key ${hit.name} is NOT VALID (existing rows were never checked)`);
+              continue;
+            }
+            if (!hit.validated) problems.push(`${name}.${column}: foreign key ${hit.name} is NOT VALID (existing rows were never checked)`);
+            const found = FK_ACTIONS[hit.on_delete] ?? hit.on_delete;
+            if (onDelete && found !== onDelete) {
+              problems.push(`${name}.${column}: foreign key ${hit.name} → ${ref}: expected ON DELETE ${onDelete.toUpperCase()}, found ON DELETE ${found.toUpperCase()}`);
+            }
           }
         }
       }),
@@ -219,18 +292,81 @@ export function dbIntegrityChecks(config: ResolvedConfig): Check[] {
 
   if (any((t) => t.checks.length)) {
     checks.push(
-      dbCheck(db, 'db_check_constraints', 'every expected check constraint exists and is validated', async (query, resolved, problems) => {
+      dbCheck(db, 'db_check_constraints', 'every expected check constraint exists (with its expression, where given) and is validated', async (query, resolved, problems) => {
         const list = present(db, resolved, problems, (t) => t.checks);
-        const { rows } = await query<{ oid: string; name: string; validated: boolean }>(
-          `SELECT conrelid::text AS oid, conname AS name, convalidated AS validated FROM pg_constraint WHERE contype = 'c' AND conrelid = ANY($1::oid[])`,
+        const { rows } = await query<{ oid: string; name: string; validated: boolean; def: string }>(
+          `SELECT conrelid::text AS oid, conname AS name, convalidated AS validated, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE contype = 'c' AND conrelid = ANY($1::oid[])`,
           [oidsOf(list)],
         );
         for (const [name, exp, info] of list) {
           const found = rows.filter((r) => r.oid === info.oid);
+          const withExpression = exp.checks.filter((c): c is { name: string; expression: string } => typeof c !== 'string');
+          const canonical = withExpression.length ? await canonicalChecks(query, info, withExpression.map((c) => c.expression)) : [];
           for (const check of exp.checks) {
-            const hit = found.find((r) => r.name === check);
-            if (!hit) problems.push(`check constraint ${check} missing on ${name} (found: ${found.map((r) => r.name).join(', ') || 'none'})`);
-            else if (!hit.validated) problems.push(`check constraint ${check} on ${name} is NOT VALID (existing rows were never checked)`);
+            const checkName = typeof check === 'string' ? check : check.name;
+            const hit = found.find((r) => r.name === checkName);
+            if (!hit) {
+              problems.push(`check constraint ${checkName} missing on ${name} (found: ${found.map((r) => r.name).join(', ') || 'none'})`);
+              continue;
+            }
+            if (!hit.validated) problems.push(`check constraint ${checkName} on ${name} is NOT VALID (existing rows were never checked)`);
+            if (typeof check === 'string') continue;
+            const foundDef = hit.def.replace(/\s+NOT VALID$/, '');
+            const want = canonical[withExpression.indexOf(check)];
+            const same = normalizeCheck(foundDef) === normalizeCheck(asCheck(check.expression)) || (want !== undefined && normalizeCheck(foundDef) === normalizeCheck(want));
+            if (!same) problems.push(`check constraint ${checkName} on ${name}: expected ${asCheck(check.expression)}${want && want !== asCheck(check.expression) ? ` (as PostgreSQL writes it: ${want})` : ''}, found ${foundDef}`);
+          }
+        }
+      }),
+    );
+  }
+
+  if (any((t) => t.unique.length)) {
+    checks.push(
+      dbCheck(db, 'db_unique', 'every expected column set is unique (a unique constraint or a valid, non-partial unique index)', async (query, resolved, problems) => {
+        const list = present(db, resolved, problems, (t) => t.unique);
+        const { rows } = await query<{ oid: string; name: string; columns: string[]; valid: boolean; partial: boolean; expression: boolean }>(
+          `SELECT i.indrelid::text AS oid, c.relname AS name, i.indisvalid AS valid, i.indpred IS NOT NULL AS partial, i.indexprs IS NOT NULL AS expression,
+             ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) k(n) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n) AS columns
+           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           WHERE i.indisunique AND i.indrelid = ANY($1::oid[])`,
+          [oidsOf(list)],
+        );
+        const key = (cols: string[]) => [...cols].sort().join(',');
+        for (const [name, exp, info] of list) {
+          const found = rows.filter((r) => r.oid === info.oid);
+          for (const cols of exp.unique) {
+            const same = found.filter((r) => !r.expression && key(r.columns) === key(cols));
+            if (same.some((r) => r.valid && !r.partial)) continue;
+            const describe = (r: (typeof found)[number]) => `${r.name} (${r.columns.join(', ')}${r.expression ? ', with an expression' : ''})${r.partial ? ' partial' : ''}${r.valid ? '' : ' invalid'}`;
+            const why = same.length ? `only ${same.map(describe).join(', ')}` : `unique on: ${found.map(describe).join(', ') || 'nothing'}`;
+            problems.push(`${name} (${cols.join(', ')}): expected a unique constraint or a valid, non-partial unique index on exactly these columns, found ${why}`);
+          }
+        }
+      }),
+    );
+  }
+
+  if (any((t) => t.notNull.length + t.nullable.length)) {
+    checks.push(
+      dbCheck(db, 'db_nullability', 'every notNull column is NOT NULL, every nullable column accepts NULL', async (query, resolved, problems) => {
+        const list = present(db, resolved, problems, (t) => [...t.notNull, ...t.nullable]);
+        const { rows } = await query<{ oid: string; column: string; not_null: boolean }>(
+          `SELECT attrelid::text AS oid, attname AS column, attnotnull AS not_null FROM pg_attribute WHERE attrelid = ANY($1::oid[]) AND attnum > 0 AND NOT attisdropped`,
+          [oidsOf(list)],
+        );
+        for (const [name, exp, info] of list) {
+          const columns = new Map(rows.filter((r) => r.oid === info.oid).map((r) => [r.column, r.not_null]));
+          for (const [cols, wantNotNull] of [
+            [exp.notNull, true],
+            [exp.nullable, false],
+          ] as const) {
+            for (const column of cols) {
+              const notNull = columns.get(column);
+              const want = wantNotNull ? 'NOT NULL' : 'nullable';
+              if (notNull === undefined) problems.push(`${name}.${column}: column missing (expected ${want})`);
+              else if (notNull !== wantNotNull) problems.push(`${name}.${column}: expected ${want}, found ${notNull ? 'NOT NULL' : 'nullable'}`);
+            }
           }
         }
       }),

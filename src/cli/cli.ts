@@ -124,39 +124,18 @@ program
 
 program
   .command('list')
-  .description('list the phases (with their policy) and the checks of each')
+  .description('list the phases (with their policy) and what each runs: checks, flows, scenarios, gates, after-load checks; and which are off')
   .option('-c, --config <file>', 'config file (default: perf.config.ts if present)')
   .action(async (flags: { config?: string }) => {
-    const [{ resolveConfig }, { PHASE_ORDER, checkPhase, DEFAULT_POLICIES }, { loadCheckFactories }, { formatMs }, { listLine }] = await Promise.all([
+    const [{ resolveConfig }, { loadCheckFactories }, { listProject }] = await Promise.all([
       import('../config/config.ts'),
-      import('../run/phases.ts'),
       import('../run/registry.ts'),
-      import('./progress.ts'),
-      import('../flows/checks.ts'),
+      import('./list.ts'),
     ]);
     const { config, file } = await resolveConfig({ cwd: process.cwd(), configFile: flags.config });
     const projectDir = file ? path.dirname(file) : process.cwd();
-    const factories = await loadCheckFactories();
-    for (const name of PHASE_ORDER) {
-      const factory = factories[name];
-      const enabled = config.phases[name]?.enabled !== false;
-      if (name === 'load') {
-        const d = DEFAULT_POLICIES.load;
-        process.stdout.write(`load  (k6, ${formatMs(d.timeoutMs)} timeout)${enabled ? '' : '  [disabled]'}\n  ${d.description}\n`);
-        continue;
-      }
-      if (!factory) {
-        process.stdout.write(`${name}  [not available in this version]\n`);
-        continue;
-      }
-      // The same project folder as a run (flows.dir and browserFlows.dir are relative to it).
-      const p = checkPhase(name, config, await factory(config, { projectDir, listing: true }));
-      const disabled = new Set(config.phases[name]?.disable ?? []);
-      process.stdout.write(
-        `${name}  (${p.parallel ? 'parallel' : 'sequential'}, ${p.blocking ? 'blocking' : 'not blocking'}, ${formatMs(p.timeoutMs)} timeout, ${p.retries} retries)${enabled ? '' : '  [disabled]'}\n`,
-      );
-      for (const c of p.checks) process.stdout.write(`  ${listLine(c, disabled.has(c.name) ? name : undefined)}\n`);
-    }
+    const lines = await listProject({ config, projectDir, factories: await loadCheckFactories() });
+    process.stdout.write(`${lines.join('\n')}\n`);
   });
 
 program

@@ -105,16 +105,34 @@ export const endpointSchema = z
   })
   .strict();
 
+/** `table(column)` or `schema.table(column)`: what a foreign key references. */
+const fkReference = z.string().regex(/^(?:\w+\.)?\w+\(\w+\)$/, 'must look like table(column) or schema.table(column)');
+
+/** `ON DELETE` actions of a foreign key, as `pg_constraint.confdeltype` knows them. */
+export const ON_DELETE_ACTIONS = ['no action', 'restrict', 'cascade', 'set null', 'set default'] as const;
+
 export const tableExpectationSchema = z
   .object({
     /** column → PostgreSQL type as information_schema names it (e.g. `uuid`, `text`, `timestamp with time zone`). */
     columns: z.record(z.string(), z.string()).default({}),
     /** Index names that must exist on the table. */
     indexes: z.array(z.string()).default([]),
-    /** Foreign keys: `column → other_table(column)`. */
-    foreignKeys: z.record(z.string(), z.string().regex(/^\w+\(\w+\)$/, 'must look like table(column)')).default({}),
-    /** Check-constraint names that must exist on the table. */
-    checks: z.array(z.string()).default([]),
+    /** Foreign keys: `column → other_table(column)`, or `{ references, onDelete }` to assert its `ON DELETE` action too. */
+    foreignKeys: z
+      .record(
+        z.string(),
+        z.union([fkReference, z.object({ references: fkReference, onDelete: z.enum(ON_DELETE_ACTIONS).optional() }).strict()]),
+      )
+      .default({}),
+    /** Check constraints that must exist on the table: a name, or `{ name, expression }` to assert what it checks
+     *  (compared with PostgreSQL's own text of it, `pg_get_constraintdef`; `CHECK (...)` around it is optional). */
+    checks: z.array(z.union([z.string(), z.object({ name: z.string(), expression: z.string().min(1) }).strict()])).default([]),
+    /** Column sets each made unique by a unique constraint or a valid, non-partial unique index (primary keys count): `[['email'], ['user_id', 'kind']]`. */
+    unique: z.array(z.array(z.string()).min(1)).default([]),
+    /** Columns that must be `NOT NULL`. */
+    notNull: z.array(z.string()).default([]),
+    /** Columns that must accept NULL. */
+    nullable: z.array(z.string()).default([]),
     /** Row-level security must be enabled (and a policy present) on this table. */
     rls: z.boolean().default(false),
     /** `updated_at`-style triggers that must exist on the table. */

@@ -65,7 +65,7 @@ export function userDbIntegrityChecks(config: ResolvedConfig, ctx: FactoryContex
 export function listLine(c: Check, disabledIn?: string): string {
   const disabled = disabledIn !== undefined;
   const f = (c as Partial<FlowCheck>).flow;
-  if (!f) return `${c.name}${disabled ? '  [disabled]' : ''}${c.description ? `  ${c.description}` : ''}`;
+  if (!f) return `${c.name}${disabled ? `  [disabled (phases.${disabledIn}.disable)]` : ''}${c.description ? `  ${c.description}` : ''}`;
   const parts = [`${f.file}${f.line ? `:${f.line}` : ''}`];
   if (f.tags.length) parts.push(`tags: ${f.tags.join(', ')}`);
   const off = disabled ? `disabled (phases.${disabledIn}.disable)` : (f.off ?? (f.skip ? `skip: ${f.skip}` : undefined));
