@@ -18,8 +18,8 @@ import crypto from 'k6/crypto';
 import exec from 'k6/execution';
 import http from 'k6/http';
 import { Counter } from 'k6/metrics';
-import { getPath } from '../../src/shared/json-path.ts';
-import { identityOf, passwordData, passwordFromDigest, passwordKey, renderTemplate, type IdentityTemplates } from '../../src/auth/template.ts';
+import { getPath, withQuery } from '../../src/shared/agent-protocol.ts';
+import { identityOf, passwordData, passwordFromDigest, passwordKey, renderTemplate, tokenHeader, type IdentityTemplates } from '../../src/auth/template.ts';
 import { BASE_URL, RUN_ID } from './env.ts';
 import { api, json } from './http.ts';
 
@@ -93,11 +93,8 @@ export function loadUserEmail(vu: number): string {
 export function authHeaders(session: Session | undefined, method: string): Record<string, string> {
   if (!session) return {};
   const c = credential();
-  if (c.type === 'bearer' && session.token) {
-    const scheme = c.scheme ?? 'Bearer';
-    return { [c.header ?? 'Authorization']: scheme ? `${scheme} ${session.token}` : session.token };
-  }
-  if (c.type === 'apiKey' && session.token && c.header) return { [c.header]: session.token };
+  const header = tokenHeader(c, session.token);
+  if (header) return { [header[0]]: header[1] };
   if (c.type === 'cookie') syncCookies(session);
   if (c.type === 'cookie' && c.csrf && WRITES.indexOf(method.toUpperCase()) >= 0) {
     let token = session.csrf;
@@ -133,7 +130,7 @@ function syncCookies(session: Session): void {
 export function credentialUrl(session: Session | undefined, url: string): string {
   const c = credential();
   if (!session || c.type !== 'apiKey' || !c.query || !session.token) return url;
-  return `${url}${url.indexOf('?') >= 0 ? '&' : '?'}${encodeURIComponent(c.query)}=${encodeURIComponent(session.token)}`;
+  return withQuery(url, c.query, session.token);
 }
 
 let current: Session | undefined;

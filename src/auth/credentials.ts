@@ -16,6 +16,7 @@
 import { CookieJar } from 'tough-cookie';
 import type { TestUser } from '../api/types.ts';
 import type { CredentialConfig } from '../config/schema-auth.ts';
+import { tokenHeader } from './template.ts';
 
 export interface CredentialState {
   credential: CredentialConfig;
@@ -46,8 +47,8 @@ export function authHeadersFor(user: TestUser, method: string, url: string): Rec
   if (!s) return {};
   const out: Record<string, string> = { ...(s.headers ?? {}) };
   const c = s.credential;
-  if (c.type === 'bearer' && s.token) out[c.header] = c.scheme ? `${c.scheme} ${s.token}` : s.token;
-  else if (c.type === 'apiKey' && s.token && c.header) out[c.header] = s.token;
+  const header = tokenHeader(c, s.token);
+  if (header) out[header[0]] = header[1];
   else if (c.type === 'cookie') {
     const cookie = cookieHeaderFor(user, url);
     if (cookie) out.Cookie = cookie;

@@ -42,6 +42,29 @@ export function identityOf(templates: IdentityTemplates | undefined, runId: stri
   };
 }
 
+/** What a credential declaration says about presenting a token (the fields both runtimes read; absent ones take the schema's defaults). */
+export interface TokenCredential {
+  type: 'bearer' | 'apiKey' | 'cookie';
+  header?: string;
+  scheme?: string;
+  query?: string;
+}
+
+/**
+ * The header carrying a bearer token (`<header>: <scheme> <token>`) or a header API key, or
+ * undefined (a query API key, a cookie session, no token). One rule for Node's test users and
+ * k6's load users, so both present a credential the same way.
+ */
+export function tokenHeader(c: TokenCredential, token: string | undefined): [string, string] | undefined {
+  if (!token) return undefined;
+  if (c.type === 'bearer') {
+    const scheme = c.scheme ?? 'Bearer';
+    return [c.header ?? 'Authorization', scheme ? `${scheme} ${token}` : token];
+  }
+  if (c.type === 'apiKey' && c.header) return [c.header, token];
+  return undefined;
+}
+
 /** The HMAC input of a test user's password (Node: node:crypto, k6: k6/crypto; same result). */
 export function passwordKey(seed: number): string {
   return `perf-seed-${seed}`;

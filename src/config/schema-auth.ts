@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_IDENTITY } from '../auth/template.ts';
 
 /**
  * `auth`: how perf makes test users on *this* service and proves who they are. One declaration
@@ -85,12 +86,12 @@ export const authSchema = z
     /** How perf names test users: templates with `{{label}}` and `{{runId}}` (lower-cased, safe). */
     identity: z
       .object({
-        email: z.string().default('perf-{{label}}-{{runId}}@perf.test'),
-        username: z.string().default('perf_{{label}}_{{runId}}'),
-        name: z.string().default('perf {{label}}'),
+        email: z.string().default(DEFAULT_IDENTITY.email),
+        username: z.string().default(DEFAULT_IDENTITY.username),
+        name: z.string().default(DEFAULT_IDENTITY.name),
       })
       .strict()
-      .default({ email: 'perf-{{label}}-{{runId}}@perf.test', username: 'perf_{{label}}_{{runId}}', name: 'perf {{label}}' }),
+      .default({ ...DEFAULT_IDENTITY }),
     /** Removes a test user's data, made as that user (e.g. `DELETE /api/accounts/me`); at the end of the run. */
     cleanup: authRequestSchema.optional(),
     /**
