@@ -76,6 +76,18 @@ export const phasePolicySchema = z
 
 const httpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** `smoke.openapi` in full: the document and which of its operations the matrix leaves out. */
+export const openapiSchema = z
+  .object({
+    /** A file relative to the config, or an http(s) URL. */
+    document: z.string().min(1),
+    /** Operations left out of the matrix (and of coverage): an operationId or `METHOD /path` as the document writes it (`DELETE /api/accounts/me`). */
+    exclude: z.array(z.string()).default([]),
+    /** Check each response's status and JSON body against the document (default true). */
+    validateResponses: z.boolean().default(true),
+  })
+  .strict();
+
 /** One row of the smoke matrix. `:id` in a path is replaced by an id that does not exist. */
 export const endpointSchema = z
   .object({
@@ -99,9 +111,11 @@ export const endpointSchema = z
         unauthenticated: z.number().int().min(100).max(599).optional(),
         emptyBody: z.number().int().min(100).max(599).default(422),
         unknownId: z.number().int().min(100).max(599).default(404),
+        /** A write (POST, PUT, PATCH, DELETE) as a test user without the CSRF header, when `auth.credential` is a cookie session with `csrf`. */
+        missingCsrf: z.number().int().min(100).max(599).default(403),
       })
       .strict()
-      .default({ emptyBody: 422, unknownId: 404 }),
+      .default({ emptyBody: 422, unknownId: 404, missingCsrf: 403 }),
   })
   .strict();
 
@@ -369,9 +383,29 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(64).default(8),
         /** What protected endpoints answer without a valid credential, unless a row says otherwise (a service answering 403: 403). */
         unauthenticatedStatus: z.number().int().min(100).max(599).default(401),
+        /**
+         * An OpenAPI 3.0/3.1 document (a file relative to the config, or an http(s) URL) from which
+         * the endpoint matrix is derived (src/openapi/); rows of `endpoints` with the same method
+         * and path override the derived ones. Every smoke response is checked against the
+         * document's statuses and JSON schemas, and the verdict reports endpoint coverage.
+         */
+        openapi: z.union([z.string().min(1), openapiSchema]).optional(),
+        /** A path no service routes, probed for `status` (check `unknown_path`); `false`: not probed. */
+        unknownPath: z
+          .union([
+            z.literal(false),
+            z
+              .object({
+                /** Absent: `/perf-no-such-path-<n>` and the same under each first path segment of the matrix (`/api/perf-no-such-path-<n>`). */
+                path: z.string().startsWith('/', 'must start with /').optional(),
+                status: z.number().int().min(100).max(599).default(404),
+              })
+              .strict(),
+          ])
+          .default({ status: 404 }),
       })
       .strict()
-      .default({ endpoints: [], concurrency: 8, unauthenticatedStatus: 401 }),
+      .default({ endpoints: [], concurrency: 8, unauthenticatedStatus: 401, unknownPath: { status: 404 } }),
     /** How perf's HTTP requests (checks, flows' `api`) present themselves to the service. */
     http: z
       .object({
@@ -441,6 +475,7 @@ export type PerfConfig = z.input<typeof configSchema>;
 /** The config after defaults and validation. */
 export type ResolvedConfig = z.output<typeof configSchema>;
 export type EndpointSpec = z.output<typeof endpointSchema>;
+export type OpenApiConfig = z.output<typeof openapiSchema>;
 export type DatabaseExpectation = z.output<typeof databaseSchema>;
 export type TableExpectation = z.output<typeof tableExpectationSchema>;
 export type GateSpec = z.output<typeof gateSchema>;
