@@ -13,6 +13,7 @@
  *            POST /login  → 200 {csrfToken, user:{id}}, Set-Cookie sid (HttpOnly) and csrf
  *            GET  /me     (sid cookie) → 200 {id} · 401
  *            POST /notes  (sid cookie + `X-CSRF-Token` = the session's csrf) → 201 · 403 without it
+ *            (`csrfEnforced = false`: the CSRF header is not checked, as a service that forgot it)
  *
  * Every account, token, key and cookie value is random; `log` keeps each request (method, path,
  * headers) so tests can see what perf sent.
@@ -34,6 +35,8 @@ export interface AuthService {
   accounts: Map<string, Account>;
   sessions: Map<string, { account: Account; csrf: string }>;
   log: { method: string; path: string; headers: http.IncomingHttpHeaders }[];
+  /** Whether /cookie writes check the CSRF header (default true); false shows a CSRF check failing. */
+  csrfEnforced: boolean;
   /** Every secret value the service handed out (passwords it was given, tokens, keys, cookies). */
   secrets(): string[];
   close(): Promise<void>;
@@ -46,6 +49,8 @@ export async function startAuthService(): Promise<AuthService> {
   const sessions = new Map<string, { account: Account; csrf: string }>();
   const handedOut: string[] = [];
   const log: AuthService['log'] = [];
+  const settings = { csrfEnforced: true };
+  const csrfOk = (req: http.IncomingMessage, csrf: string) => !settings.csrfEnforced || req.headers['x-csrf-token'] === csrf;
 
   const byToken = (t: string | undefined) => [...accounts.values()].find((a) => t && a.tokens.has(t));
   const cookies = (req: http.IncomingMessage): Record<string, string> =>
@@ -145,11 +150,11 @@ export async function startAuthService(): Promise<AuthService> {
         if (!s) return send(401, { error: 'signed out' });
         if (key === 'GET /cookie/me') return send(200, { id: s.account.id });
         if (key === 'POST /cookie/notes') {
-          if (req.headers['x-csrf-token'] !== s.csrf) return send(403, { error: 'csrf' });
+          if (!csrfOk(req, s.csrf)) return send(403, { error: 'csrf' });
           return send(201, { id: randomUUID(), owner: s.account.id });
         }
         if (key === 'DELETE /cookie/account') {
-          if (req.headers['x-csrf-token'] !== s.csrf) return send(403, { error: 'csrf' });
+          if (!csrfOk(req, s.csrf)) return send(403, { error: 'csrf' });
           accounts.delete(s.account.login);
           return send(204);
         }
@@ -164,6 +169,12 @@ export async function startAuthService(): Promise<AuthService> {
     accounts,
     sessions,
     log,
+    get csrfEnforced() {
+      return settings.csrfEnforced;
+    },
+    set csrfEnforced(on: boolean) {
+      settings.csrfEnforced = on;
+    },
     secrets: () => [...handedOut],
     close: async () => {
       server.closeAllConnections();

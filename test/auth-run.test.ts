@@ -92,7 +92,7 @@ describe('perf run with `auth` on a service of its own', () => {
     const { r, verdict, runDir } = await run(true);
     assert.equal(r.code, 0, r.stderr);
     const checks = verdict.phases[0].checks.map((c: { name: string; status: string }) => `${c.name} ${c.status}`);
-    assert.deepEqual(checks, ['me_reachable passed', 'me_requires_auth passed', 'item_reachable passed', 'item_requires_auth passed', 'item_unknown_id passed']);
+    assert.deepEqual(checks, ['me_reachable passed', 'me_requires_auth passed', 'item_reachable passed', 'item_requires_auth passed', 'item_unknown_id passed', 'unknown_path passed']);
     assert.deepEqual(verdict.testData, { usersCreated: 1, usersRemoved: 1, leftBehind: [] });
     assert.match(r.stderr, /test data: 1 test user created, 1 removed/);
     const email = `perf-smoke-${verdict.runId}@perf.test`;

@@ -30,6 +30,8 @@ describe('smoke checks', () => {
   });
 
   const config = testConfig(perfConfig);
+  // No smoke.openapi here: the project folder only matters for a document (test/openapi-smoke.test.ts).
+  const at = { projectDir: process.cwd() };
 
   test("the default matrix is exactly sample-app's API route table (as fastify registered it), plus /health", () => {
     // Params are compared by position, not name (`:id` in both today, but a rename is not a gap).
@@ -45,8 +47,8 @@ describe('smoke checks', () => {
     assert.deepEqual([...matrix].sort(), expected, 'matrix rows vs the routes the app serves');
   });
 
-  test('each row gets the checks it calls for, with unique names', () => {
-    const checks = smokeChecks(config);
+  test('each row gets the checks it calls for, with unique names; one unknown_path for the phase', async () => {
+    const checks = await smokeChecks(config, at);
     const names = checks.map((c) => c.name);
     assert.equal(new Set(names).size, names.length, 'check names are unique');
     for (const e of config.smoke.endpoints) {
@@ -56,7 +58,13 @@ describe('smoke checks', () => {
       assert.equal(has('rejects_empty_body'), e.body, `${e.name}: rejects_empty_body exactly for rows with a body`);
       assert.equal(has('unknown_id'), e.path.includes('/:') && !e.body, `${e.name}: unknown_id exactly for id paths without a body`);
     }
-    assert.equal(names.length, config.smoke.endpoints.reduce((n, e) => n + 1 + Number(e.auth) + Number(e.body) + Number(e.path.includes('/:') && !e.body), 0));
+    assert.equal(names.filter((n) => n === 'unknown_path').length, 1);
+    assert.equal(names.length, 1 + config.smoke.endpoints.reduce((n, e) => n + 1 + Number(e.auth) + Number(e.body) + Number(e.path.includes('/:') && !e.body), 0));
+    // Without a document, no response is checked against one, and no conforms check exists.
+    assert.ok(!names.some((n) => n.endsWith('_conforms')));
+    // `smoke.unknownPath: false` and an empty matrix: no unknown_path.
+    assert.ok(!(await smokeChecks(testConfig({ ...perfConfig, smoke: { ...perfConfig.smoke, unknownPath: false } }), at)).some((c) => c.name === 'unknown_path'));
+    assert.deepEqual(await smokeChecks(testConfig({}), at), []);
   });
 
   test('unknownId is a UUID derived from the seed: the same for a seed in every process, another for another seed', () => {
@@ -71,7 +79,7 @@ describe('smoke checks', () => {
 
   test('a healthy sample-app passes the whole matrix; one smoke user serves the phase; no secret in evidence', async () => {
     const run = fresh();
-    const checks = smokeChecks(config);
+    const checks = await smokeChecks(config, at);
     const results = await runPhase(checks, app, run);
     const failed = [...results].filter(([, r]) => !r.passed).map(([n, r]) => `${n}: ${r.error}`);
     assert.deepEqual(failed, [], 'every smoke check passes');
@@ -86,7 +94,7 @@ describe('smoke checks', () => {
 
   test('errorRate=1: reachable, requires_auth, rejects_empty_body and unknown_id all fail with the 500 and a correlation id', async () => {
     const run = fresh();
-    const checks = smokeChecks(config);
+    const checks = await smokeChecks(config, at);
     // The smoke user first, while the target is healthy, so the checks below fail on their own request.
     assertPassed(await runCheck(byName(checks, 'auth_me_reachable'), app.target, run), 'warm-up');
     await runCheck(byName(checks, 'jobs_create_rejects_empty_body'), app.target, run);
@@ -122,7 +130,7 @@ describe('smoke checks', () => {
         ],
       },
     });
-    const results = await runPhase(smokeChecks(wrong), app, run);
+    const results = await runPhase(await smokeChecks(wrong, at), app, run);
     assertFailed(results.get('public_asset_claimed_private_requires_auth')!, /without a credential: GET \/public\/assets\/\S+ answered 404, expected 401/, 'requires_auth');
     assertFailed(results.get('health_claimed_body_rejects_empty_body')!, /GET \/health answered 200, expected 422/, 'rejects_empty_body');
     assertFailed(results.get('kits_wrong_expectation_unknown_id')!, /answered 404, expected 410/, 'unknown_id');
@@ -141,7 +149,7 @@ describe('smoke checks', () => {
         ],
       },
     });
-    const results = await runPhase(smokeChecks(forbidden), app, run);
+    const results = await runPhase(await smokeChecks(forbidden, at), app, run);
     assertFailed(results.get('me_requires_auth')!, /GET \/auth\/me without a credential: GET \/auth\/me answered 401, expected 403/, 'me_requires_auth');
     assertPassed(results.get('me_row_requires_auth')!, 'me_row_requires_auth (the row says 401)');
   });
@@ -149,14 +157,14 @@ describe('smoke checks', () => {
   test('without `auth`, a check that needs a signed-in user fails saying what to add', async () => {
     const run = fresh();
     const noAuth = testConfig({ smoke: { endpoints: [{ name: 'kit', method: 'GET', path: '/brand-kits/:id' }] } });
-    const r = await runCheck(byName(smokeChecks(noAuth), 'kit_unknown_id'), app.target, run);
+    const r = await runCheck(byName(await smokeChecks(noAuth, at), 'kit_unknown_id'), app.target, run);
     assert.ok(!r.passed);
     assert.match(r.error ?? '', /^no `auth` in the config: .*docs\/auth\.md/);
   });
 
   test('an unreachable target fails every reachable check with the connection error', async () => {
     const run = fresh();
-    const checks = smokeChecks(config);
+    const checks = await smokeChecks(config, at);
     const r = await runCheck(byName(checks, 'jobs_list_reachable'), { kind: 'external', baseUrl: `http://127.0.0.1:${await closedPort()}` }, run);
     assertFailed(r, /GET \/jobs: connection failed: ECONNREFUSED/, 'jobs_list_reachable');
   });

@@ -115,12 +115,14 @@ test('healthy: every phase of the example project passes against notes-service',
     assert.equal(r.check(flow).status, 'passed', flow);
   }
   for (const flow of ['browser_login_add_note', 'browser_bad_login', 'browser_signed_in_notes']) assert.equal(r.check(flow).status, 'passed', flow);
-  // Config-driven checks, the service's way: 403 without a key, 400 to an empty body.
+  // Config-driven checks, the service's way: 403 without a key, 400 to an empty body (the smoke
+  // matrix derived from its openapi.yaml, every answer checked against it).
   assert.equal(r.check('api_health').status, 'passed');
-  assert.equal(r.check('me_requires_auth').status, 'passed');
-  assert.equal(r.check('notes_create_rejects_empty_body').status, 'passed');
-  // Integer ids (idKind: 'integer'): an unknown one is a 404, where a UUID would be a 400.
-  for (const name of ['notes_get_unknown_id', 'notes_delete_unknown_id', 'notes_summary_unknown_id']) assert.equal(r.check(name).status, 'passed', name);
+  assert.equal(r.check('get_api_me_requires_auth').status, 'passed');
+  assert.equal(r.check('post_api_notes_rejects_empty_body').status, 'passed');
+  for (const name of ['get_api_me_conforms', 'get_api_notes_conforms', 'get_status_conforms', 'unknown_path']) assert.equal(r.check(name).status, 'passed', name);
+  // Integer ids (the document's `type: integer`): an unknown one is a 404, where a UUID would be a 400.
+  for (const name of ['get_api_notes_id_unknown_id', 'delete_api_notes_id_unknown_id', 'get_api_notes_id_summary_stream_unknown_id']) assert.equal(r.check(name).status, 'passed', name);
   assert.equal(r.check('db_foreign_keys').status, 'passed');
   // After load: the notes the scenarios counted are exactly the load users' rows.
   assert.equal(r.check('reconcile_note').status, 'passed');
@@ -157,12 +159,21 @@ test('statusDegraded: api_health fails on the status body (HTTP 200, state yello
   assert.match(r.check('api_health').error ?? '', /yellow/, explain(r));
 });
 
-test('unprotectedMe: smoke fails me_requires_auth (200 where 403 is due)', { timeout: 90_000 }, async () => {
+test('unprotectedMe: smoke fails get_api_me_requires_auth (200 where 403 is due)', { timeout: 90_000 }, async () => {
   const r = await runNotes('unprotected', { unprotectedMe: true }, ['--phase', 'smoke']);
   assert.equal(r.verdict.status, 'failed', explain(r));
-  assert.deepEqual(r.failed(), ['me_requires_auth'], explain(r));
-  assert.match(r.check('me_requires_auth').error ?? '', /403/, explain(r));
-  assert.match(r.check('me_requires_auth').error ?? '', /200/, explain(r));
+  assert.deepEqual(r.failed(), ['get_api_me_requires_auth'], explain(r));
+  assert.match(r.check('get_api_me_requires_auth').error ?? '', /403/, explain(r));
+  assert.match(r.check('get_api_me_requires_auth').error ?? '', /200/, explain(r));
+});
+
+test('schemaDrift: smoke fails get_api_me_conforms (uid a number where openapi.yaml says a string), status unchanged', { timeout: 90_000 }, async () => {
+  const r = await runNotes('drift', { schemaDrift: true }, ['--phase', 'health,smoke']);
+  assert.equal(r.verdict.status, 'failed', explain(r));
+  assert.equal(r.code, 1, explain(r));
+  assert.deepEqual(r.failed(), ['get_api_me_conforms'], explain(r));
+  assert.match(r.check('get_api_me_conforms').error ?? '', /^GET \/api\/me 200: body \/uid must be string/, explain(r));
+  assert.equal(r.check('get_api_me_requires_auth').status, 'passed');
 });
 
 test('crossUserLeak: the isolation flows fail, and so does the load data_isolation gate', { timeout: 150_000 }, async () => {

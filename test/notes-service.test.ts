@@ -192,6 +192,7 @@ before(async () => {
       wsDropEnd: true,
       wsWrongOwner: true,
       unprotectedMe: true,
+      schemaDrift: true,
     }),
   ]);
 });
@@ -575,6 +576,17 @@ test('fault unprotectedMe: /api/me without a key answers 200 {"uid":null}', asyn
   assert.deepEqual(r.json, { uid: null });
   // Other endpoints are still protected.
   assert.equal((await call(faulty.url, 'GET', '/api/notes')).status, 403);
+});
+
+test('fault schemaDrift: /api/me answers 200 with uid a JSON number (openapi.yaml says a string)', async () => {
+  const user = await newUser(faulty.url);
+  const r = await call(faulty.url, 'GET', '/api/me', { key: user.key });
+  assert.equal(r.status, 200);
+  assert.equal(typeof r.json.uid, 'number');
+  assert.equal(String(r.json.uid), user.uid);
+  // Without the fault, a string.
+  const u2 = await newUser(clean.url);
+  assert.equal((await call(clean.url, 'GET', '/api/me', { key: u2.key })).json.uid, u2.uid);
 });
 
 test('faults wsDropEnd + wsWrongOwner: no summary.end, owner "0"', async () => {

@@ -16,6 +16,8 @@ export interface Faults {
   wsWrongOwner: boolean;
   /** GET /api/me without a valid key answers 200 `{"uid":null}` instead of 403. */
   unprotectedMe: boolean;
+  /** GET /api/me answers 200 as always, but `uid` is a JSON number where openapi.yaml says a string. */
+  schemaDrift: boolean;
 }
 
 export const NO_FAULTS: Readonly<Faults> = Object.freeze({
@@ -25,6 +27,7 @@ export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   wsDropEnd: false,
   wsWrongOwner: false,
   unprotectedMe: false,
+  schemaDrift: false,
 });
 
 export const FAULT_NAMES = Object.keys(NO_FAULTS) as (keyof Faults)[];

@@ -106,7 +106,8 @@ const login: Handler = async ({ req, res, deps }) => {
 // Not wrapped in `authed`: the unprotectedMe fault needs to answer without an account.
 const me: Handler = async ({ req, res, deps }) => {
   const account = await authenticate(deps.store, apiKeyOf(req));
-  if (account) sendJson(res, 200, { uid: account.uid, username: account.username });
+  // schemaDrift: the status and the rest as always, the uid a number (openapi.yaml: a string).
+  if (account) sendJson(res, 200, { uid: deps.faults.schemaDrift ? Number(account.uid) : account.uid, username: account.username });
   else if (deps.faults.unprotectedMe) sendJson(res, 200, { uid: null });
   else throw FORBIDDEN();
 };

@@ -59,22 +59,16 @@ export default defineConfig({
     cleanup: { method: 'DELETE', path: '/api/accounts/me', expect: [204] },
   },
 
-  // The endpoint matrix: this service answers 403 (never 401) without a key, 400 (never 422) to
-  // a bad body, and its note ids are integers (a UUID would be a 400, not the 404 of an unknown id). Fault unprotectedMe (GET /api/me answers 200 without a key) fails me_requires_auth.
+  // The endpoint matrix comes from the service's own OpenAPI document (docs/smoke.md): one row per
+  // operation, named after method and path since it has no operationIds (get_api_me,
+  // post_api_notes, get_api_notes_id...). The document says all perf needs: 403 (never 401)
+  // without a key, 400 (never 422) to an empty body, integer note ids (an unknown one is a 404,
+  // where a UUID would be a 400). Every answer is checked against the document's statuses and
+  // schemas; `perf list` shows the checks. Faults:
+  //   unprotectedMe (GET /api/me answers 200 without a key) fails get_api_me_requires_auth;
+  //   schemaDrift (GET /api/me's uid a number, the document says a string) fails get_api_me_conforms.
   smoke: {
-    endpoints: [
-      { name: 'status', method: 'GET', path: '/status', auth: false },
-      { name: 'signup', method: 'POST', path: '/api/accounts', auth: false, body: true, expect: { emptyBody: 400 } },
-      { name: 'login', method: 'POST', path: '/api/login', auth: false, body: true, expect: { emptyBody: 400 } },
-      { name: 'me', method: 'GET', path: '/api/me', expect: { unauthenticated: 403 } },
-      { name: 'logout', method: 'POST', path: '/api/logout', expect: { unauthenticated: 403 } },
-      { name: 'account_delete', method: 'DELETE', path: '/api/accounts/me', expect: { unauthenticated: 403 } },
-      { name: 'notes_list', method: 'GET', path: '/api/notes', expect: { unauthenticated: 403 } },
-      { name: 'notes_create', method: 'POST', path: '/api/notes', body: true, expect: { unauthenticated: 403, emptyBody: 400 } },
-      { name: 'notes_get', method: 'GET', path: '/api/notes/:id', idKind: 'integer', expect: { unauthenticated: 403, unknownId: 404 } },
-      { name: 'notes_delete', method: 'DELETE', path: '/api/notes/:id', idKind: 'integer', expect: { unauthenticated: 403, unknownId: 404 } },
-      { name: 'notes_summary', method: 'GET', path: '/api/notes/:id/summary/stream', idKind: 'integer', expect: { unauthenticated: 403, unknownId: 404 } },
-    ],
+    openapi: '../notes-service/openapi.yaml',
   },
 
   // The WebSocket /live: the key as subprotocol `key.<apikey>` beside `notes.v1`, no greeting,

@@ -1,12 +1,39 @@
 // HTTP for scenarios: every request carries a correlation id (X-Request-Id) that names the
 // run, the VU and the iteration, and a `name` tag so gates can target one endpoint
 // (`http_req_duration{name:items_list}`) without the URL's ids exploding the tags.
+// With an OpenAPI document (`smoke.openapi`), also an `operation` tag: the documented operation.
 import http, { type RefinedResponse, type ResponseType } from 'k6/http';
 import exec from 'k6/execution';
 import { BASE_URL, RUN_ID } from './env.ts';
 import { authHeaders, credentialUrl, type Session } from './auth.ts';
 
 let counter = 0;
+
+/**
+ * With `smoke.openapi`, the document's operations as `[method, pattern source, id]`, exact paths
+ * first (src/openapi/coverage.ts `operationsEnv`): compiled once per VU, when the module loads.
+ * Each request is tagged `operation: <id>` so the verdict's endpoint coverage can count it (k6
+ * keeps no URL tag). Without a document: none, and no tag.
+ */
+const OPERATIONS: { method: string; re: RegExp; id: string }[] = (JSON.parse(__ENV.PERF_OPENAPI_OPERATIONS || '[]') as [string, string, string][]).map(([method, source, id]) => ({
+  method,
+  re: new RegExp(source),
+  id,
+}));
+
+/**
+ * `{ operation: <id> }` for a request to `path` (relative to BASE_URL, query allowed) when the
+ * config's OpenAPI document has the operation, else `{}`. `api()` adds it itself; a raw
+ * `http.*` call with a custom `name` spreads it into its tags to be counted in coverage.
+ */
+export function operationTag(method: string, path: string): { operation?: string } {
+  if (!OPERATIONS.length) return {};
+  const m = method.toUpperCase();
+  const cut = path.search(/[?#]/);
+  const p = cut < 0 ? path : path.slice(0, cut);
+  for (const o of OPERATIONS) if (o.method === m && o.re.test(p)) return { operation: o.id };
+  return {};
+}
 
 export function correlationId(): string {
   counter++;
@@ -35,7 +62,7 @@ export function api(method: Method, path: string, call: Call): RefinedResponse<R
   if (call.body !== undefined) headers['Content-Type'] = 'application/json';
   const params = {
     headers,
-    tags: { name: call.name },
+    tags: { name: call.name, ...operationTag(method, path) },
     ...(call.expect ? { responseCallback: http.expectedStatuses(...call.expect) } : {}),
   };
   const body = call.body === undefined ? null : JSON.stringify(call.body);

@@ -41,8 +41,11 @@ export function credentialOf(user: object): CredentialState | undefined {
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** The headers presenting `user` on `method url`: bearer/apiKey header, or Cookie + CSRF for cookie sessions; `{}` for anonymous. */
-export function authHeadersFor(user: TestUser, method: string, url: string): Record<string, string> {
+/**
+ * The headers presenting `user` on `method url`: bearer/apiKey header, or Cookie + CSRF for cookie
+ * sessions; `{}` for anonymous. `{ csrf: false }` leaves the CSRF header out (smoke's `requires_csrf`).
+ */
+export function authHeadersFor(user: TestUser, method: string, url: string, opts: { csrf?: boolean } = {}): Record<string, string> {
   const s = states.get(user);
   if (!s) return {};
   const out: Record<string, string> = { ...(s.headers ?? {}) };
@@ -52,7 +55,7 @@ export function authHeadersFor(user: TestUser, method: string, url: string): Rec
   else if (c.type === 'cookie') {
     const cookie = cookieHeaderFor(user, url);
     if (cookie) out.Cookie = cookie;
-    if (c.csrf && WRITES.has(method.toUpperCase())) {
+    if (c.csrf && opts.csrf !== false && WRITES.has(method.toUpperCase())) {
       const token = csrfToken(s, url);
       if (token) out[c.csrf.header] = token;
     }

@@ -311,10 +311,17 @@ export function sharedUser(ctx: CheckContext, config: ResolvedConfig, label: str
 /**
  * A request as `user` through the check's HTTP client: its credential headers (or API-key query),
  * and the cookies the answer sets kept in its jar. `path` is relative to the base URL.
+ * `withoutCsrf`: a cookie session's write without its CSRF header (smoke's `requires_csrf`).
  */
-export async function requestAs(http: HttpClient, user: TestUser | undefined, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; record?: boolean } = {}): Promise<HttpResponse> {
+export async function requestAs(
+  http: HttpClient,
+  user: TestUser | undefined,
+  method: string,
+  path: string,
+  { withoutCsrf, ...opts }: { body?: unknown; headers?: Record<string, string>; record?: boolean; withoutCsrf?: boolean } = {},
+): Promise<HttpResponse> {
   const url = /^https?:\/\//i.test(path) ? path : `${http.baseUrl}${path.startsWith('/') ? '' : '/'}${path}`;
-  const headers = { ...(user ? authHeadersFor(user, method, url) : {}), ...(opts.headers ?? {}) };
+  const headers = { ...(user ? authHeadersFor(user, method, url, withoutCsrf ? { csrf: false } : {}) : {}), ...(opts.headers ?? {}) };
   // The path as written when the credential does not change the URL: messages then name the path.
   const withCredential = user ? credentialUrl(user, url) : url;
   const res = await http.request(method, withCredential === url ? path : withCredential, { ...opts, headers });

@@ -123,6 +123,25 @@ program
   });
 
 program
+  .command('init')
+  .description('write a perf project for your service (config, a flow, a k6 scenario, README), from an OpenAPI document when given')
+  .argument('[dir]', 'the project folder (created when missing)', '.')
+  .option('--openapi <file|url>', 'an OpenAPI 3 document: smoke derives its endpoint matrix from it (a URL is saved into the project)')
+  .option('--base-url <url>', "the service's base URL (default: the document's servers[0], else http://127.0.0.1:8080)")
+  .option('--force', 'overwrite files of the project that exist')
+  .action(async (dir: string, flags: { openapi?: string; baseUrl?: string; force?: boolean }) => {
+    const { initProject } = await import('./init.ts');
+    const cwd = process.cwd();
+    const r = await initProject({ dir, cwd, ...flags });
+    const rel = path.relative(cwd, r.dir) || '.';
+    for (const f of r.files) process.stdout.write(`wrote ${path.join(rel, f)}\n`);
+    process.stdout.write(
+      `\nbase URL ${r.plan.baseUrl}; health GET ${r.plan.health.path} → ${r.plan.health.status}; smoke ${r.plan.openapi ? `from ${r.plan.openapi.ref}` : `GET ${r.plan.health.path}`}\n` +
+        `next: perf run --config ${path.join(rel, 'perf.config.ts')} --phase health,smoke,flows   (then ${path.join(rel, 'README.md')})\n`,
+    );
+  });
+
+program
   .command('list')
   .description('list the phases (with their policy) and what each runs: checks, flows, scenarios, gates, after-load checks; and which are off')
   .option('-c, --config <file>', 'config file (default: perf.config.ts if present)')

@@ -16,25 +16,30 @@ import { jsonPath } from './schema-auth.ts';
  */
 export const healthAssertionSchema = z
   .object({
-    /** Dotted JSON path into the body. */
-    path: jsonPath,
-    /** Exactly this value (deep-equal). */
-    equals: z.unknown().optional(),
-    /** One of these values. */
-    oneOf: z.array(z.unknown()).min(1).optional(),
-    /** Present and not null, '' or []. */
-    nonEmpty: z.literal(true).optional(),
-    /** Present (any value, null included). */
-    exists: z.boolean().optional(),
-    /** A string matching this regular expression. */
-    matches: z.string().optional(),
-    /** A timestamp (ISO string, or an epoch number: ms, or seconds when below 1e11) no further than this (`30s`, `5m`) from perf's clock, either way. */
-    freshWithin: z.string().optional(),
-    /** Numbers: bounds, inclusive. */
-    min: z.number().optional(),
-    max: z.number().optional(),
-    /** Names the assertion in messages; default: the path and operator. */
-    description: z.string().optional(),
+    /** Dotted JSON path into the status body, with `[n]` for list items. */
+    path: jsonPath.meta({ description: 'Dotted JSON path into the status body, with `[n]` for list items. Required; give at least one operator besides it.', examples: ['components.pg'] }),
+    /** The value there must deep-equal this one (objects and arrays compared by content). */
+    equals: z.unknown().optional().meta({ description: 'The value there must deep-equal this one (objects and arrays compared by content).', examples: ['green'] }),
+    /** The value there must deep-equal one of these. */
+    oneOf: z.array(z.unknown()).min(1).optional().meta({ description: 'The value there must deep-equal one of these.', examples: [['up', 'ok']] }),
+    /** `true`: the value must be present and not null, an empty string or an empty list. */
+    nonEmpty: z.literal(true).optional().meta({ description: '`true`: the value must be present and not null, an empty string or an empty list.', examples: [true] }),
+    /** `true`: the path must be present (any value, null included); `false`: it must be absent. */
+    exists: z.boolean().optional().meta({ description: '`true`: the path must be present (any value, null included); `false`: it must be absent.', examples: [false] }),
+    /** The value must be a string matching this regular expression. */
+    matches: z.string().optional().meta({ description: 'The value must be a string matching this regular expression. A pattern that does not compile is a configuration error.', examples: ['^\\d+\\.\\d+'] }),
+    /** The value must be a timestamp no further than this duration (`30s`, `5m`, `1h`) from perf's clock, in either direction. */
+    freshWithin: z.string().optional().meta({
+      description:
+        "The value must be a timestamp no further than this duration (`30s`, `5m`, `1h`) from perf's clock, in either direction. An ISO string, or an epoch number: milliseconds, or seconds when below 1e11. The measured skew is recorded as `clock_skew_ms.<path>`.",
+      examples: ['5m'],
+    }),
+    /** The value must be a number at least this (inclusive). */
+    min: z.number().optional().meta({ description: 'The value must be a number at least this (inclusive).', examples: [1] }),
+    /** The value must be a number at most this (inclusive). */
+    max: z.number().optional().meta({ description: 'The value must be a number at most this (inclusive).', examples: [1000] }),
+    /** Names the assertion in messages. */
+    description: z.string().optional().meta({ description: 'Names the assertion in messages. Absent: its path and operator.', examples: ['postgres up'] }),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -59,14 +64,27 @@ export const healthAssertionSchema = z
 
 export const healthSchema = z
   .object({
-    /** The status endpoint (path on the base URL, or an absolute URL). */
-    path: z.string().default('/health'),
-    /** The HTTP status it must answer. */
-    status: z.number().int().min(100).max(599).default(200),
-    /** Assertions on its JSON body; none: only the status is checked (the body need not be JSON). */
-    expect: z.array(healthAssertionSchema).default([]),
-    /** Extra HTTP dependencies (storage, CDN, ...) that must answer 2xx, each its own check `<name>_health`. */
-    urls: z.record(z.string(), z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL')).default({}),
+    /** The status endpoint: a path on `target.baseUrl`, or an absolute http(s) URL. */
+    path: z.string().default('/health').meta({ description: 'The status endpoint: a path on `target.baseUrl`, or an absolute http(s) URL. Check `api_health` requests it.', examples: ['/status'] }),
+    /** The HTTP status the status endpoint must answer. */
+    status: z.number().int().min(100).max(599).default(200).meta({ description: 'The HTTP status the status endpoint must answer.', examples: [204] }),
+    /** Assertions on the status endpoint's JSON body, each a `path` and one or more operators that must all hold. */
+    expect: z
+      .array(healthAssertionSchema)
+      .default([])
+      .meta({
+        description:
+          "Assertions on the status endpoint's JSON body, each a `path` and one or more operators that must all hold. None: only the status is checked, and the body need not be JSON. A failure lists every failed assertion with what was expected and found.",
+        examples: [[{ path: 'state', equals: 'green' }, { path: 'checkedAt', freshWithin: '5m' }]],
+      }),
+    /** Other HTTP dependencies (storage, CDN, ...) as `name → URL`: each must answer 2xx, as its own check `<name>_health`. */
+    urls: z
+      .record(z.string(), z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL'))
+      .default({})
+      .meta({
+        description: 'Other HTTP dependencies (storage, CDN, ...) as `name → URL`: each must answer 2xx, as its own check `<name>_health`. Redis and PostgreSQL are probed from `target.redisUrl` and `target.databaseUrl` instead.',
+        examples: [{ storage: 'http://127.0.0.1:9000/minio/health/live' }],
+      }),
   })
   .strict();
 

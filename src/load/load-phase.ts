@@ -22,6 +22,8 @@ import type { AuthConfig } from '../config/schema-auth.ts';
 import type { AgentProtocol } from '../config/schema-agent.ts';
 import type { ChecksRule } from '../k6/k6-checks.ts';
 import { attachEvidence, judgeScenario } from './load-checks.ts';
+import { loadOperationHits, operationsEnv } from '../openapi/coverage.ts';
+import type { OpenApiOperation } from '../openapi/document.ts';
 import type { GateResult, K6PhaseResult, PhaseResult } from '../run/verdict.ts';
 
 export interface LoadPhaseOptions {
@@ -67,6 +69,12 @@ export interface LoadPhaseOptions {
    * `perf-harness/k6`'s `runAgent()` connects, starts and judges runs with it (scenarios/lib/agent.ts).
    */
   agent?: AgentProtocol;
+  /**
+   * The operations of `smoke.openapi`'s document, for endpoint coverage: passed to k6 as
+   * `PERF_OPENAPI_OPERATIONS` (`perf-harness/k6`'s `api()` tags each request `operation: <id>`),
+   * and each scenario's `http_reqs` attributed to them (`analysis.operations`, src/openapi/coverage.ts).
+   */
+  operations?: readonly OpenApiOperation[];
 }
 
 
@@ -152,6 +160,7 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
         ...(opts.duration ? { PERF_DURATION: opts.duration } : {}),
         ...(opts.auth ? { PERF_AUTH: perfAuthEnv(opts.auth, opts.seed ?? 1) } : {}),
         ...(opts.agent ? { PERF_AGENT: JSON.stringify(opts.agent) } : {}),
+        ...(opts.operations?.length ? { PERF_OPENAPI_OPERATIONS: operationsEnv(opts.operations) } : {}),
         ...(extraOut?.env ?? {}),
       },
       onProgress: (s) =>
@@ -167,7 +176,7 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
         }),
     });
     const hostCpu = hostInterval.stop();
-    const analysis = await analyse(r, b.name, gates, opts, ctx.runDir, extraOut !== undefined);
+    const analysis = await analyse(r, b.name, gates, opts, ctx.runDir, extraOut !== undefined, ctx.target.baseUrl);
     storeOf.set(b.name, analysis.store);
     // The script's own thresholds and its k6 checks (src/load/load-checks.ts).
     const judged = judgeScenario(b.name, r, analysis.store, gatesToThresholds(gates), opts.checks);
@@ -259,8 +268,9 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
   return reasons.length ? { status: 'failed', reason: reasons.join('; '), ...extra } : { status: 'passed', ...extra };
 }
 
-/** `toInflux`: the samples also went to InfluxDB, so count those that are one point there. */
-async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts: LoadPhaseOptions, runDir: string, toInflux: boolean) {
+/** `toInflux`: the samples also went to InfluxDB, so count those that are one point there;
+ *  `baseUrl`: the target's, to place requests named by their URL among the document's operations. */
+async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts: LoadPhaseOptions, runDir: string, toInflux: boolean, baseUrl: string) {
   // Rates and requests in flight over the scenario's load period (setup and teardown left out), in the same pass.
   const load = new LoadConcurrencyIngest();
   const store: MetricStore = await ingestK6Csv(r.files.samples, metricTypesFromSummary(r.files.summary), windowSecondsFor(opts.durationMs), toInflux, load.tap);
@@ -310,6 +320,7 @@ async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts
       droppedIterations: dropped.sum,
       windows,
       ...(concurrency ? { concurrency } : {}),
+      ...(opts.operations?.length ? { operations: loadOperationHits(store, opts.operations, baseUrl) } : {}),
     },
   };
 }

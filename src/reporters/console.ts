@@ -16,7 +16,8 @@
  * k6 checks `✓/~/✗ <scenario>: check "<name>" (<k6 scenario>[, <group>]) P of N passed[ — <status> (<decided by>)]`
  * and script thresholds `<scenario>: threshold <metric> <expr> (k6, observed N, M samples)` in
  * the gate table; under a scenario that did not pass, `console.<level> ×N: <line>` and
- * `k6 output: <stdout path>, <log path>`.
+ * `k6 output: <stdout path>, <log path>`; with an OpenAPI document, after the gates,
+ * `coverage: <n> of <m> documented operations (<p>%) of <document> — smoke …` and its table.
  */
 import path from 'node:path';
 import pc from 'picocolors';
@@ -45,6 +46,7 @@ import {
   testDataText,
 } from './summarize.ts';
 import { concurrencyLines } from './concurrency-lines.ts';
+import { COVERAGE_PHASES, operationLabel, phaseCoverageText, statusesText, type EndpointCoverage } from '../openapi/coverage.ts';
 import { redactCheck, redactPhase, redactVerdict } from './redact-verdict.ts';
 import { checksWithFailures, checkText, consoleLineText, scriptThresholds, thresholdPassed, thresholdText } from './k6-text.ts';
 
@@ -369,6 +371,7 @@ export function consoleReporter(optsOrStream: ConsoleOptions | OutStream = {}): 
         }
         for (const row of k6Rows) w(`  ${row.ok ? (row.soft ? c.yellow('~') : c.green('✓')) : c.red('✗')} ${row.text}`);
       }
+      if (v.coverage) for (const l of coverageLines(v.coverage, c)) w(l);
       if (v.testData && (v.testData.usersCreated || v.testData.leftBehind.length || v.testData.note)) w(`${c.bold('test data')}: ${testDataText(v.testData)}`);
       const colour = v.status === 'passed' ? c.green : v.status === 'interrupted' ? c.yellow : c.red;
       w(`${c.bold('verdict')}: ${colour(v.status.toUpperCase())} in ${formatMs(v.durationMs)}`);
@@ -376,6 +379,39 @@ export function consoleReporter(optsOrStream: ConsoleOptions | OutStream = {}): 
       w(`  ${c.dim(path.relative(cwd, path.join(runDir, 'verdict.json')))}`);
     },
   };
+}
+
+/** Rows of the coverage table shown; the rest are in verdict.json (untouched ones are all listed below it). */
+const COVERAGE_ROWS = 100;
+
+/**
+ * Endpoint coverage (information, never a gate): the share, per phase, then one row per
+ * documented operation with the statuses each phase got from it (`·` none, `-` phase not run),
+ * then the untouched and excluded operations.
+ */
+function coverageLines(cov: EndpointCoverage, c: ReturnType<typeof pc.createColors>): string[] {
+  const out = [`${c.bold('coverage')}: ${cov.exercised} of ${cov.total} documented operations (${cov.percent}%) of ${cov.document} ${c.dim('—')} ${phaseCoverageText(cov)}`];
+  const rows = cov.operations.slice(0, COVERAGE_ROWS);
+  const width = Math.min(60, Math.max(9, ...rows.map((o) => operationLabel(o).length)));
+  const cellWidth = 16;
+  out.push(`  ${c.dim(`${'operation'.padEnd(width)}  ${COVERAGE_PHASES.map((p) => p.padEnd(cellWidth)).join('')}`.trimEnd())}`);
+  for (const o of rows) {
+    const cells = COVERAGE_PHASES.map((p) => {
+      const h = o.hits[p];
+      if (!cov.byPhase[p].ran) return c.dim('-'.padEnd(cellWidth));
+      if (!h) return c.dim('·'.padEnd(cellWidth));
+      return c.green(`✓ ${statusesText(h)}`.padEnd(cellWidth));
+    });
+    const label = operationLabel(o);
+    const text = (label.length > width ? `${label.slice(0, width - 1)}…` : label).padEnd(width);
+    out.push(`  ${o.smoke || o.flows || o.load ? text : c.yellow(text)}  ${cells.join('').trimEnd()}`);
+  }
+  if (cov.operations.length > rows.length) out.push(`  ${c.dim(`(${cov.operations.length - rows.length} more operations in verdict.json)`)}`);
+  if (cov.untouched.length) out.push(`  ${c.yellow('untouched')} (${cov.untouched.length}): ${cov.untouched.join(', ')}`);
+  if (cov.excluded.length) out.push(`  ${c.dim(`excluded (${cov.excluded.length}): ${cov.excluded.join(', ')}`)}`);
+  const unattributed = COVERAGE_PHASES.filter((p) => cov.byPhase[p].unattributed).map((p) => `${p} ${cov.byPhase[p].unattributed}`);
+  if (unattributed.length) out.push(`  ${c.dim(`requests to no documented operation: ${unattributed.join(', ')}`)}`);
+  return out;
 }
 
 /** 0:42, 12:05, 1:02:03 — for load progress against a planned duration. */

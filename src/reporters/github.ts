@@ -1,8 +1,8 @@
 /**
  * GitHub Actions job summary: when `GITHUB_STEP_SUMMARY` is set (Actions sets it to a
  * file per step), append Markdown — a status headline, the phase table, failed checks with
- * their evidence, the gate table (gates, k6 thresholds and k6 checks), and the console.warn/
- * error lines of k6 scenarios that did not pass. A no-op anywhere else.
+ * their evidence, the gate table (gates, k6 thresholds and k6 checks), endpoint coverage (with an
+ * OpenAPI document), and the console.warn/error lines of k6 scenarios that did not pass. A no-op anywhere else.
  *
  * Every piece of verdict text is redacted, then escaped for where it lands: table cells
  * (pipes, newlines, Markdown/HTML punctuation) or fenced code blocks (a fence longer than
@@ -27,6 +27,7 @@ import {
 } from './summarize.ts';
 import { redactVerdict } from './redact-verdict.ts';
 import { checkName, consoleLineText, thresholdPassed } from './k6-text.ts';
+import { COVERAGE_PHASES, operationLabel, phaseCoverageText, statusesText } from '../openapi/coverage.ts';
 
 export interface GithubReporterOptions {
   redactor: Redactor;
@@ -129,6 +130,23 @@ export function renderGithubSummary(verdict: Verdict, redactor: Redactor): strin
       out.push(`| ${cell(`check ${checkName(c)} (k6, ${scenario})`)} | ${cell(c.decidedBy)} | ${c.passes} passed, ${c.fails} failed | ${c.passes + c.fails} | ${icon} ${c.status} |`);
     }
     out.push('');
+  }
+
+  // Endpoint coverage of the OpenAPI document (information, never a gate).
+  const cov = v.coverage;
+  if (cov) {
+    out.push('### Endpoint coverage', '', `${cov.exercised} of ${cov.total} documented operations exercised (${cov.percent} %) of \`${mdCode(cov.document)}\` · ${cell(phaseCoverageText(cov))}`, '');
+    out.push('| Operation | Smoke | Flows | Load |', '| --- | --- | --- | --- |');
+    for (const o of cov.operations) {
+      const cells = COVERAGE_PHASES.map((p) => {
+        const h = o.hits[p];
+        return !cov.byPhase[p].ran ? 'not run' : h ? `✅ ${cell(statusesText(h))}` : '—';
+      });
+      out.push(`| ${cell(operationLabel(o))} | ${cells.join(' | ')} |`);
+    }
+    out.push('');
+    if (cov.untouched.length) out.push(`**Untouched (${cov.untouched.length}):** ${cov.untouched.map(cell).join(', ')}`, '');
+    if (cov.excluded.length) out.push(`Excluded (${cov.excluded.length}): ${cov.excluded.map(cell).join(', ')}`, '');
   }
 
   // Scenarios that did not pass: what their scripts logged, and where k6's own record is.

@@ -86,7 +86,8 @@ export function checkPhase(name: PhaseName, config: ResolvedConfig, checks: Chec
     timeoutMs: o.timeout ? parseDurationMs(o.timeout) : d.timeoutMs,
     checkTimeoutMs: o.checkTimeout ? parseDurationMs(o.checkTimeout) : d.checkTimeoutMs,
     retries: o.retries ?? d.retries,
-    concurrency: o.concurrency ?? d.concurrency,
+    // `smoke.concurrency` is the smoke phase's own spelling of its policy; `phases.smoke` wins.
+    concurrency: o.concurrency ?? (name === 'smoke' ? config.smoke.concurrency : d.concurrency),
     // A switched-off check stays visible: skipped, saying where it was switched off.
     checks: checks.map((c) =>
       disabled.has(c.name)

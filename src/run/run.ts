@@ -21,6 +21,7 @@ import { Redactor } from '../redact/redact.ts';
 import { Services } from '../target/services.ts';
 import type { Reporter } from '../reporters/reporter.ts';
 import { newRunId, writeVerdict, type PhaseResult, type Verdict } from './verdict.ts';
+import type { OpenApiDocument } from '../openapi/document.ts';
 
 export interface TargetStarter {
   (config: ResolvedConfig, signal: AbortSignal): Promise<{ target: ResolvedTarget; pid?: number; stop: () => Promise<void> }>;
@@ -86,6 +87,8 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
   let status: RunStatus = 'failed';
   let error: Verdict['error'];
   let pending: unknown;
+  /** `smoke.openapi`, read in pre-flight when smoke, flows or load runs: the verdict's endpoint coverage. */
+  let openapi: { doc: OpenApiDocument; exclude: string[] } | undefined;
 
   await reporter.onRunBegin?.({ runId, runDir, phases: opts.phases });
   try {
@@ -93,6 +96,13 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
     // k6 (which may build for minutes) or the target: a missing browser is a usage error (exit 2)
     // and no phase runs.
     if (opts.phases.some((p) => BROWSER_PHASES.includes(p))) requireChromium(env);
+    // The document is read before any service starts (a bad one is a usage error, exit 2).
+    const openapiRef = opts.config.smoke.openapi;
+    if (openapiRef && opts.phases.some((p) => p === 'smoke' || p === 'flows' || p === 'load')) {
+      const ref = typeof openapiRef === 'string' ? { document: openapiRef, exclude: [] } : openapiRef;
+      const { loadOpenApi } = await import('../openapi/document.ts');
+      openapi = { doc: await loadOpenApi(ref.document, opts.projectDir), exclude: ref.exclude };
+    }
     const defs: PhaseDef[] = [];
     let bundles: BundledScenario[] = [];
     let loadCounters: LoadCounters | undefined;
@@ -129,6 +139,7 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
             redactor,
             ...(opts.config.auth ? { auth: opts.config.auth, seed: opts.config.seed } : {}),
             ...(opts.config.agent ? { agent: opts.config.agent } : {}),
+            ...(openapi ? { operations: openapi.doc.operations } : {}),
           }),
         );
         // After load, database integrity runs again and reconciles what the load created.
@@ -212,6 +223,10 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
   forgetRun(runId);
   const finishedAt = new Date();
   const gates = phases.flatMap((p) => p.gates ?? []);
+  // Information only: coverage never changes the status.
+  const coverage = openapi
+    ? (await import('../openapi/coverage.ts')).computeCoverage({ document: openapi.doc, exclude: openapi.exclude, phases, ...(target ? { baseUrl: target.baseUrl } : {}) })
+    : undefined;
   // Before the verdict: it records what reached InfluxDB (gate summaries are written here).
   const influxOutcome = influx
     ? await influx.session.finish({ phases, gates, gateSpecs: opts.config.gates, status, startedAt, finishedAt, runDir })
@@ -239,6 +254,7 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
     ...(influxOutcome ? { influx: influxOutcome } : {}),
     ...(testData ? { testData } : {}),
     ...(services ? { services: services.records(phases) } : {}),
+    ...(coverage ? { coverage } : {}),
   } satisfies Verdict);
   writeVerdict(runDir, verdict);
   await reporter.onRunEnd?.(verdict, runDir);

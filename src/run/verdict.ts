@@ -6,6 +6,7 @@ import type { CheckResult } from '../checks/types.ts';
 import type { ScriptError, ThresholdResult } from '../k6/k6-run.ts';
 import type { LoadConcurrency } from '../../analysis/concurrency.ts';
 import type { TestData } from '../auth/cleanup.ts';
+import type { EndpointCoverage, LoadOperationHits } from '../openapi/coverage.ts';
 
 /**
  * `verdict.json`: the single typed, versioned result of a run. Every reporter renders it.
@@ -61,6 +62,8 @@ export interface K6PhaseResult {
     /** Achieved load per k6 scenario and in all: requests in flight (mean, max), requests/s and
      *  iterations/s over the load period, and what each scenario asked for (analysis/concurrency.ts). */
     concurrency?: LoadConcurrency;
+    /** With `smoke.openapi`: the document's operations this scenario's answered requests hit (src/openapi/coverage.ts). */
+    operations?: LoadOperationHits;
   };
   resources?: Record<string, unknown>;
   /** Harness vs k6 on this scenario's own samples, threshold by threshold. */
@@ -149,6 +152,8 @@ export interface Verdict {
   testData?: TestData;
   /** The services of `target.start` (src/target/services.ts), in start order. */
   services?: ServiceRecord[];
+  /** With `smoke.openapi`: which documented operations smoke, flows and load exercised (src/openapi/coverage.ts). Information only: never changes `status`. */
+  coverage?: EndpointCoverage;
 }
 
 /** One service perf started (or reused) for the run. */
