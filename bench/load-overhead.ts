@@ -14,11 +14,13 @@ import { bundleScenarios } from '../bundler/bundle.ts';
 import { requireK6 } from '../src/k6/k6.ts';
 import { startTarget } from '../src/target/target.ts';
 import { PERF_BIN, REPO, tempDir } from '../test/helpers.ts';
-import { benchProject, median } from './bench-helpers.ts';
+import { benchProject, median, perfAuthForK6 } from './bench-helpers.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = process.env.BENCH_DURATION ?? '10s';
 const env = { PERF_RATE: process.env.BENCH_RATE ?? '1500', PERF_MAX_VUS: '60', PERF_PROFILE: 'smoke', PERF_DURATION: DURATION, PERF_USERS: '10' };
+// Only the bare side: `perf run` passes its own PERF_AUTH from the bench project's config.
+const bareEnv = { ...env, ...(await perfAuthForK6()) };
 
 /** The achieved request rate from a k6 `--summary-export` file. */
 const requestRate = (summaryFile: string): number =>
@@ -34,7 +36,7 @@ try {
   const runBare = (): number => {
     const summary = path.join(tempDir(), 'summary.json');
     execFileSync(k6.path, ['run', '--no-usage-report', '-q', `--summary-export=${summary}`, bundle!.script], {
-      env: { ...process.env, ...env, PERF_BASE_URL: target.baseUrl, K6_AUTO_EXTENSION_RESOLUTION: 'false' },
+      env: { ...process.env, ...bareEnv, PERF_BASE_URL: target.baseUrl, K6_AUTO_EXTENSION_RESOLUTION: 'false' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     return requestRate(summary);

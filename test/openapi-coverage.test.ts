@@ -337,9 +337,11 @@ export default function (): void {
   let server: http.Server;
   let url = '';
   const seen: string[] = [];
+  const requestIds: string[] = [];
   before(async () => {
     server = http.createServer((req, res) => {
       seen.push(`${req.method} ${req.url}`);
+      if (typeof req.headers['x-request-id'] === 'string') requestIds.push(req.headers['x-request-id']);
       const p = (req.url ?? '').split('?')[0]!;
       if (req.method === 'GET' && /^\/v1\/items(\/search|\/\d+)?$/.test(p)) return res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       if (req.method === 'DELETE' && /^\/v1\/items\/\d+$/.test(p)) return res.writeHead(204).end();
@@ -373,11 +375,16 @@ export default function (): void {
   test('api() requests by their tag, URL-named ones by their path, a custom name unattributed; the run status is untouched', async () => {
     const cwd = project(true);
     seen.length = 0;
+    requestIds.length = 0;
     const r = await runCli(['run', '--scenario', 'items', '--users', '1'], { cwd, timeoutMs: 180_000 });
     assert.equal(r.code, 0, r.stderr);
     const v = readVerdictFromOutput(cwd, r.stderr);
     assert.equal(v.status, 'passed');
     assert.equal(seen.length, 15, seen.join('\n'));
+    // perf-harness/k6's api() names each request perf-<run>-vu<n>-it<i>-<count> (k6's __VU/__ITER).
+    assert.equal(requestIds.length, 6, requestIds.join('\n'));
+    for (const id of requestIds) assert.match(id, new RegExp(`^perf-${v.runId}-vu1-it[0-2]-\\d+$`));
+    assert.deepEqual(new Set(requestIds.map((id) => id.split('-it')[1]!.split('-')[0])), new Set(['0', '1', '2']));
     const k6 = v.phases.find((p: PhaseResult) => p.name === 'load').k6[0];
     assert.deepEqual(k6.analysis.operations, {
       byId: {

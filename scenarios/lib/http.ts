@@ -3,7 +3,6 @@
 // (`http_req_duration{name:items_list}`) without the URL's ids exploding the tags.
 // With an OpenAPI document (`smoke.openapi`), also an `operation` tag: the documented operation.
 import http, { type RefinedResponse, type ResponseType } from 'k6/http';
-import exec from 'k6/execution';
 import { BASE_URL, RUN_ID } from './env.ts';
 import { authHeaders, credentialUrl, type Session } from './auth.ts';
 
@@ -35,9 +34,15 @@ export function operationTag(method: string, path: string): { operation?: string
   return {};
 }
 
+/**
+ * `perf-<run>-vu<n>-it<i>-<count>`. From k6's `__VU`/`__ITER` globals, not `exec.vu`: each read
+ * of `exec.vu` builds k6's VU info object anew, which cost 8-11 % of k6's CPU per request at
+ * saturation (bench/results/k6-cpu-profile.txt). perf runs one scenario per k6 process, so
+ * `__ITER` is the iteration in the scenario.
+ */
 export function correlationId(): string {
   counter++;
-  return `perf-${RUN_ID}-vu${exec.vu.idInTest}-it${exec.vu.iterationInScenario}-${counter}`;
+  return `perf-${RUN_ID}-vu${__VU}-it${__ITER}-${counter}`;
 }
 
 export interface Call {
