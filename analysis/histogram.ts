@@ -106,3 +106,19 @@ export function decodeHistogram(encoded: string): Histogram {
 export function minSamplesForPercentile(p: number): number {
   return Math.ceil(100 / (100 - p) - 1e-9);
 }
+
+/**
+ * Calls `fn` once per distinct recorded value (an HDR bucket: values within the histogram's
+ * precision of each other share one), in ascending order, with its highest equivalent value
+ * in µs and its count. For drawing a distribution (src/report/report-data.ts).
+ */
+export function forEachRecordedValue(h: Histogram, fn: (valueUs: number, count: number) => void): void {
+  if (h.totalCount === 0) return;
+  if (!(h instanceof hdr.JsHistogram)) throw new Error('forEachRecordedValue needs a JavaScript HDR histogram (createLatencyHistogramUs)');
+  const it = h.recordedValuesIterator;
+  it.reset();
+  while (it.hasNext()) {
+    const v = it.next();
+    fn(v.valueIteratedTo, v.countAtValueIteratedTo);
+  }
+}

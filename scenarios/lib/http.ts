@@ -38,11 +38,12 @@ export function operationTag(method: string, path: string): { operation?: string
  * `perf-<run>-vu<n>-it<i>-<count>`. From k6's `__VU`/`__ITER` globals, not `exec.vu`: each read
  * of `exec.vu` builds k6's VU info object anew, which cost 8-11 % of k6's CPU per request at
  * saturation (bench/results/k6-cpu-profile.txt). perf runs one scenario per k6 process, so
- * `__ITER` is the iteration in the scenario.
+ * `__ITER` is the iteration in the scenario (absent in setup() and teardown(): 0).
  */
 export function correlationId(): string {
   counter++;
-  return `perf-${RUN_ID}-vu${__VU}-it${__ITER}-${counter}`;
+  // k6 defines no `__ITER` outside a VU's iterations (setup(), teardown()): iteration 0 there.
+  return `perf-${RUN_ID}-vu${__VU}-it${typeof __ITER === 'undefined' ? 0 : __ITER}-${counter}`;
 }
 
 export interface Call {
