@@ -1,5 +1,5 @@
 import { WINDOW_TAG, WINDOW_VALUES } from '../bundler/window-tag.ts';
-import type { GateSpec } from '../src/config/config-schema.ts';
+import type { GateDecl, GateSpec } from '../src/config/config-schema.ts';
 import type { ThresholdResult } from '../src/k6/k6-run.ts';
 import type { GatePart, GateResult, K6PhaseResult } from '../src/run/verdict.ts';
 import { minSamplesForPercentile, RELATIVE_PRECISION } from './histogram.ts';
@@ -47,8 +47,9 @@ export function thresholdKey(g: GateShape): string {
  * steady  — description` — its own tags (not the filters perf adds), the scenarios it applies to,
  * how it is decided when not by default (steady window, per tag value, merged, all responses).
  */
-export function gateSpecText(g: GateSpec): string {
+export function gateSpecText(g: GateDecl): string {
   const unit = unitOf(g.metric, g.stat, K6_BUILTIN_METRICS[g.metric] ?? 'trend');
+  const rule = g.maxIncrease !== undefined ? `${g.stat} at most +${g.maxIncrease} over the baseline (α ${g.significance ?? 0.01})` : `${g.stat} ${g.op} ${g.limit}${unit === 'ms' ? ' ms' : ''}`;
   const how = [
     ...(g.window === 'steady' ? ['steady'] : []),
     ...(g.groupBy ? [`per ${g.groupBy}`] : []),
@@ -58,7 +59,7 @@ export function gateSpecText(g: GateSpec): string {
     ...(g.abortOnFail ? ['abort on fail'] : []),
   ];
   return [
-    `${thresholdKey({ metric: g.metric, tags: g.tags, responses: 'all' })} ${g.stat} ${g.op} ${g.limit}${unit === 'ms' ? ' ms' : ''}`,
+    `${thresholdKey({ metric: g.metric, tags: g.tags, responses: 'all' })} ${rule}`,
     `[${g.scenarios?.join(', ') ?? 'all scenarios'}]`,
     ...(how.length ? [how.join(', ')] : []),
   ].join('  ') + (g.description ? `  — ${g.description}` : '');

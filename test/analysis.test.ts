@@ -7,7 +7,7 @@ import { crossCheck, decideGate, evaluateGates, gatesToThresholds, minSamplesFor
 import { add, createLatencyHistogramUs, decodeHistogram, encodeHistogram, minSamplesForPercentile, percentileMs, recordMs, RELATIVE_PRECISION, statsMs } from '../analysis/histogram.ts';
 import { CsvIngest, ingestK6Csv } from '../analysis/k6-csv.ts';
 import { MetricStore, type MetricType } from '../analysis/metric-store.ts';
-import { gateSchema } from '../src/config/config-schema.ts';
+import { gateSchema, type GateSpec } from '../src/config/config-schema.ts';
 import { tempDir } from './helpers.ts';
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
@@ -32,7 +32,7 @@ function row(metric: string, ts: number | string, value: number, tags: { name?: 
   return `${metric},${ts},${value.toFixed(6)},${tags.status ?? '200'},GET,${tags.name ?? 'health'},default,true,,,,${tags.extra ?? ''},\n`;
 }
 const types = new Map<string, MetricType>([['http_req_duration', 'trend'], ['http_req_failed', 'rate'], ['data_isolation', 'rate'], ['orders_created', 'counter']]);
-const gate = (g: Record<string, unknown>) => gateSchema.parse(g);
+const gate = (g: Record<string, unknown>) => gateSchema.parse(g) as GateSpec;
 /** Equal within HDR precision. HDR reports the highest value equivalent to a recorded one,
  *  so it may read up to 0.1 % high, never low: conservative for latency gates. */
 function near(actual: number | undefined, expected: number): void {

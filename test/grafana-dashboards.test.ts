@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { resolveConfig } from '../src/config/config.ts';
-import type { GateSpec } from '../src/config/config-schema.ts';
+import { isAbsoluteGate, type GateSpec } from '../src/config/config-schema.ts';
 import { DATASOURCE_UID, generateDashboards, staleDashboards } from '../src/influx/grafana.ts';
 import { REPO, runCli, tempDir } from './helpers.ts';
 
@@ -20,7 +20,7 @@ const DASHBOARDS = path.join(REPO, 'grafana', 'dashboards');
 type Json = Record<string, any>;
 
 async function repoGates(): Promise<GateSpec[]> {
-  return (await resolveConfig({ cwd: REPO, env: {} })).config.gates;
+  return (await resolveConfig({ cwd: REPO, env: {} })).config.gates.filter(isAbsoluteGate);
 }
 
 describe('Grafana dashboards generated from the gates', () => {

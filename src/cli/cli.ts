@@ -4,7 +4,7 @@ import { isUserError, UserError } from '../errors.ts';
 import { EXIT, exitCodeForStatus } from '../run/exit-codes.ts';
 import { parseDurationMs, parseUrl, parseUsers } from './flags.ts';
 import { harnessVersion } from '../paths.ts';
-import type { PhaseName } from '../config/config-schema.ts';
+import type { GateDecl, GateSpec, PhaseName } from '../config/config-schema.ts';
 import { escalateK6, k6Reaped, killK6 } from '../k6/k6-children.ts';
 import { RunAbort } from '../run/pipeline.ts';
 
@@ -19,6 +19,9 @@ program
   .version(harnessVersion(), '-V, --version')
   .showHelpAfterError('(run `perf --help` for usage)')
   .exitOverride();
+
+/** Absolute gates (`limit`): what k6 thresholds, InfluxDB and the dashboards know; relative ones need a baseline. */
+const isAbsolute = (g: GateDecl): g is GateSpec => g.limit !== undefined;
 
 function collectList(value: string, prev: string[] = []): string[] {
   return [...prev, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -38,6 +41,7 @@ interface RunFlags {
   config?: string;
   scenariosDir?: string;
   influx?: string;
+  baseline?: string;
   build: boolean;
 }
 
@@ -59,6 +63,7 @@ program
   .option('-c, --config <file>', 'config file (default: perf.config.ts if present)')
   .option('--scenarios-dir <dir>', 'folder holding the TypeScript k6 scenarios (default: scenarios)')
   .option('--influx <url>', 'also write k6 samples and perf events to InfluxDB 1.x, e.g. http://127.0.0.1:8086/perf (env PERF_INFLUX_URL)')
+  .option('--baseline <run-id|last-green>', 'compare with this run (last-green: the newest passed run of the same profile, users and scenarios); decides relative gates (docs/baselines.md)')
   .addOption(new Option('--no-build', 'never install k6 with Go (go install, into .tools/bin) when no k6 is found'))
   .action(async (flags: RunFlags) => {
     // Flags are checked first, with messages that name the flag.
@@ -113,13 +118,28 @@ program
         scenarios: flags.scenario,
         getK6: () => requireK6({ install: flags.build ? (go) => installK6(go) : undefined }),
         startSampleApp: startSampleAppTarget,
-        makeReporter: (redactor) => createReporters(config.reporters, { redactor, webhook: config.webhook, env: process.env }),
+        makeReporter: (redactor) => createReporters(config.reporters, { redactor, webhook: config.webhook, env: process.env, htmlReport: true }),
         signal: controller.signal,
+        ...(flags.baseline ? { baseline: flags.baseline } : {}),
       });
       process.exitCode = exitCodeForStatus(verdict.status);
     } finally {
       stop();
     }
+  });
+
+program
+  .command('compare')
+  .description("two runs' gates side by side: each figure, the change and the rank test's verdict (docs/baselines.md)")
+  .argument('<a>', 'the earlier run: a run id of .perf/runs/index.jsonl, or last-green')
+  .argument('<b>', 'the later run: a run id, or last-green')
+  .option('-c, --config <file>', 'config file (default: perf.config.ts if present): its folder holds .perf/runs')
+  .option('--json', 'the comparison as JSON on stdout')
+  .action(async (a: string, b: string, flags: { config?: string; json?: boolean }) => {
+    const { compareRuns, formatCompareTable } = await import('../baseline/compare-cmd.ts');
+    // The project is the config file's folder, as for `perf run` (its .perf/runs holds the index).
+    const result = compareRuns(flags.config ? path.dirname(path.resolve(flags.config)) : process.cwd(), a, b);
+    process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatCompareTable(result)}\n`);
   });
 
 program
@@ -225,11 +245,45 @@ program
     // The local verdict when the run folder is still here; otherwise the gate summaries the run wrote to InfluxDB.
     const verdictFile = path.join(runsDir(cwd), flags.runId, 'verdict.json');
     const verdict = existsSync(verdictFile) ? JSON.parse(readFileSync(verdictFile, 'utf8')) : undefined;
-    const result = await analyzeRun({ target: parseInfluxUrl(config.influx.url), runId: flags.runId, verdict, configGates: config.gates });
+    const result = await analyzeRun({ target: parseInfluxUrl(config.influx.url), runId: flags.runId, verdict, configGates: config.gates.filter(isAbsolute) });
     process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatAnalyzeTable(result)}\n`);
     // 0: every gate passes by InfluxDB's figures and agrees with the local ones; 1 otherwise.
     const bad = result.rows.filter((r) => r.influx.status !== 'passed' || r.agree === false);
     process.exitCode = bad.length ? EXIT.failed : EXIT.passed;
+  });
+
+program
+  .command('report')
+  .description("regenerate a run's report.html (self-contained, offline), or with --compare draw two runs over each other")
+  .argument('[run]', 'a run id (folder name under .perf/runs of the project) or a run folder')
+  .option('--compare <runs...>', 'two runs (ids or folders): one page with both runs\' latency and throughput and their gate tables')
+  .option('-o, --out <file>', 'with --compare: where the page goes (default: .perf/compare/<a>-vs-<b>.html)')
+  .option('-c, --config <file>', 'config file whose folder holds .perf/runs (default: perf.config.ts in the current folder)')
+  .action(async (run: string | undefined, flags: { compare?: string[]; out?: string; config?: string }) => {
+    const [{ resolveRunDir, writeRunReport, writeCompareReport, REPORT_FILE }, { perfDir }, { Redactor }, { existsSync }] = await Promise.all([
+      import('../report/report.ts'),
+      import('../paths.ts'),
+      import('../redact/redact.ts'),
+      import('node:fs'),
+    ]);
+    const cwd = process.cwd();
+    if (flags.config && !existsSync(path.resolve(cwd, flags.config))) throw new UserError(`config file not found: ${flags.config}`);
+    // Runs live under the config's folder (`perf run` writes them there), like every other command.
+    const projectDir = flags.config ? path.dirname(path.resolve(cwd, flags.config)) : cwd;
+    const redactor = new Redactor();
+    redactor.addEnvSecrets(process.env);
+    if (flags.compare) {
+      if (flags.compare.length !== 2 || run !== undefined) throw new UserError('--compare takes exactly two runs', 'For example: perf report --compare 20261204-210359-b437 20261204-211502-9c1e');
+      const [a, b] = flags.compare.map((r) => resolveRunDir(r, projectDir, cwd)) as [string, string];
+      const out = path.resolve(cwd, flags.out ?? path.join(perfDir(projectDir), 'compare', `${path.basename(a)}-vs-${path.basename(b)}.html`));
+      process.stdout.write(`wrote ${path.relative(cwd, await writeCompareReport(a, b, out, redactor))}\n`);
+      return;
+    }
+    if (!run) throw new UserError('which run?', 'Pass a run id (perf report 20261204-210359-b437), a run folder, or --compare <a> <b>.');
+    // The page links the run's screenshots, traces and k6 files relative to its folder: it stays there.
+    if (flags.out) throw new UserError('--out is for --compare only', `A run's report is written into its folder (${REPORT_FILE}), next to the files it links.`);
+    const file = await writeRunReport(resolveRunDir(run, projectDir, cwd), undefined, redactor);
+    process.stdout.write(`wrote ${path.relative(cwd, file)}\n`);
   });
 
 program
@@ -244,14 +298,14 @@ program
     const { config } = await resolveConfig({ cwd, configFile: flags.config });
     const dir = path.resolve(cwd, flags.out);
     if (flags.check) {
-      const stale = staleDashboards(dir, config.gates);
+      const stale = staleDashboards(dir, config.gates.filter(isAbsolute));
       if (stale.length) {
         process.stderr.write(`perf: stale dashboards in ${path.relative(cwd, dir) || '.'}: ${stale.join(', ')}\nRegenerate them with \`npx perf grafana\`.\n`);
         process.exitCode = EXIT.failed;
       } else process.stdout.write(`dashboards in ${path.relative(cwd, dir) || '.'} are up to date (${config.gates.length} gates)\n`);
       return;
     }
-    for (const f of writeDashboards(dir, config.gates)) process.stdout.write(`wrote ${path.relative(cwd, f)}\n`);
+    for (const f of writeDashboards(dir, config.gates.filter(isAbsolute))) process.stdout.write(`wrote ${path.relative(cwd, f)}\n`);
   });
 
 function parseFault(value: string, prev: Record<string, unknown> = {}): Record<string, unknown> {

@@ -433,7 +433,27 @@ export const gateSchema = z
     /** How the statistic compares with `limit` for the gate to hold. */
     op: z.enum(['<', '<=', '>', '>=']).default('<').meta({ description: 'How the statistic compares with `limit` for the gate to hold.', examples: ['>='] }),
     /** The limit, in the metric's unit: milliseconds for durations, a fraction (0 to 1) for rates. */
-    limit: z.number().meta({ description: "The limit, in the metric's unit: milliseconds for durations, a fraction (0 to 1) for rates. Required.", examples: [300] }),
+    limit: z
+      .number()
+      .optional()
+      .meta({ description: "The limit, in the metric's unit: milliseconds for durations, a fraction (0 to 1) for rates. Each gate has either `limit` (absolute) or `maxIncrease` (relative to a baseline run).", examples: [300] }),
+    /** A relative gate: the largest increase of the statistic over the baseline run's (`perf run --baseline`), as a percentage. */
+    maxIncrease: z
+      .string()
+      .regex(/^\d+(\.\d+)?%$/, 'must be a percentage such as "15%"')
+      .optional()
+      .meta({
+        description:
+          "A relative gate: the largest increase of the statistic over the baseline run's (`perf run --baseline`), as a percentage. It fails only when the increase is larger AND a Mann-Whitney U test over the steady windows' per-window statistic says it is beyond run-to-run noise (docs/baselines.md). Evaluated only with a baseline.",
+        examples: ['15%'],
+      }),
+    /** For a relative gate: the significance level of the rank test, the chance of calling run-to-run noise a regression. */
+    significance: z
+      .number()
+      .gt(0)
+      .lt(0.5)
+      .optional()
+      .meta({ description: 'For a relative gate: the significance level of the rank test, the chance of calling run-to-run noise a regression. Absent: 0.01.', examples: [0.05] }),
     /** Stop the load test as soon as this gate fails. */
     abortOnFail: z.boolean().default(false).meta({ description: 'Stop the load test as soon as this gate fails.', examples: [true] }),
     /** Pass a gate that has fewer samples than its statistic needs instead of failing it. */
@@ -485,6 +505,14 @@ export const gateSchema = z
   })
   .strict()
   .superRefine((g, ctx) => {
+    if (g.limit === undefined && g.maxIncrease === undefined) ctx.addIssue({ code: 'custom', path: ['limit'], message: 'a gate needs `limit` (absolute) or `maxIncrease` (relative to a baseline run)' });
+    if (g.limit !== undefined && g.maxIncrease !== undefined) ctx.addIssue({ code: 'custom', path: ['maxIncrease'], message: 'a gate has `limit` or `maxIncrease`, not both: declare two gates' });
+    if (g.maxIncrease !== undefined) {
+      if (g.groupBy) ctx.addIssue({ code: 'custom', path: ['groupBy'], message: 'a relative gate (`maxIncrease`) is compared per scenario, not per tag value: drop groupBy' });
+      if (g.abortOnFail) ctx.addIssue({ code: 'custom', path: ['abortOnFail'], message: 'a relative gate is decided after the load, against the baseline: k6 cannot abort on it' });
+      if (g.stat === 'count' || g.stat === 'min') ctx.addIssue({ code: 'custom', path: ['stat'], message: `a relative gate compares a percentile, avg, med, max or rate; ${g.stat} is not one` });
+    }
+    if (g.significance !== undefined && g.maxIncrease === undefined) ctx.addIssue({ code: 'custom', path: ['significance'], message: 'significance applies to a relative gate (`maxIncrease`) only' });
     if (g.groupBy && g.tags && g.groupBy in g.tags) {
       ctx.addIssue({ code: 'custom', path: ['groupBy'], message: `"${g.groupBy}" is also a tag filter of this gate: group by another tag, or drop it from tags` });
     }
@@ -876,7 +904,14 @@ export type EndpointSpec = z.output<typeof endpointSchema>;
 export type OpenApiConfig = z.output<typeof openapiSchema>;
 export type DatabaseExpectation = z.output<typeof databaseSchema>;
 export type TableExpectation = z.output<typeof tableExpectationSchema>;
-export type GateSpec = z.output<typeof gateSchema>;
+/** A gate as declared: absolute (`limit`) or relative to a baseline run (`maxIncrease`). */
+export type GateDecl = z.output<typeof gateSchema>;
+/** An absolute gate: `stat op limit`, a k6 threshold and perf's own evaluation (analysis/gates.ts). */
+export type GateSpec = GateDecl & { limit: number };
+/** A relative gate: the statistic against the baseline run's (src/baseline/relative-gates.ts). */
+export type RelativeGateSpec = GateDecl & { maxIncrease: string };
+export const isAbsoluteGate = (g: GateDecl): g is GateSpec => g.limit !== undefined;
+export const isRelativeGate = (g: GateDecl): g is RelativeGateSpec => g.maxIncrease !== undefined;
 export type PhasePolicyConfig = z.output<typeof phasePolicySchema>;
 export type FrontendConfig = z.output<typeof frontendSchema>;
 export type FrontendPage = z.output<typeof frontendPageSchema>;

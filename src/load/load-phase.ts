@@ -9,7 +9,9 @@ import { ingestK6Csv, metricTypesFromSummary } from '../../analysis/k6-csv.ts';
 import { isK6Builtin } from '../../analysis/k6-metrics.ts';
 import { summarizeSeries, type MetricStore } from '../../analysis/metric-store.ts';
 import type { ProfileName } from '../../scenarios/lib/profiles.ts';
-import type { GateSpec } from '../config/config-schema.ts';
+import type { GateDecl, GateSpec } from '../config/config-schema.ts';
+import { WINDOWS_FILE, WINDOWS_SCHEMA, WindowCapture, type ScenarioWindows, type WindowsFile } from '../../analysis/window-capture.ts';
+import { writeJsonAtomic } from '../run/verdict.ts';
 import type { K6Binary } from '../k6/k6.ts';
 import { screenSecretTags, secretTagReasons } from '../../analysis/tag-secrets.ts';
 import { scrubFile } from '../redact/redact-file.ts';
@@ -75,6 +77,13 @@ export interface LoadPhaseOptions {
    * and each scenario's `http_reqs` attributed to them (`analysis.operations`, src/openapi/coverage.ts).
    */
   operations?: readonly OpenApiOperation[];
+  /**
+   * Every gate of the config, absolute and relative: their samples are kept per window of
+   * `captureWindowSeconds` in `<runDir>/windows.json`, for `--baseline` and `perf compare`
+   * (analysis/window-capture.ts).
+   */
+  captureGates?: readonly GateDecl[];
+  captureWindowSeconds?: number;
 }
 
 
@@ -126,6 +135,7 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
   const results: K6PhaseResult[] = [];
   /** Each scenario's samples, by scenario name (in run order). */
   const storeOf = new Map<string, MetricStore>();
+  const captured: ScenarioWindows[] = [];
   const reasons: string[] = [];
   const invalid: string[] = [];
   const dropped: string[] = [];
@@ -178,6 +188,7 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
     const hostCpu = hostInterval.stop();
     const analysis = await analyse(r, b.name, gates, opts, ctx.runDir, extraOut !== undefined, ctx.target.baseUrl);
     storeOf.set(b.name, analysis.store);
+    if (analysis.windows) captured.push(analysis.windows);
     // The script's own thresholds and its k6 checks (src/load/load-checks.ts).
     const judged = judgeScenario(b.name, r, analysis.store, gatesToThresholds(gates), opts.checks);
     results.push({
@@ -227,6 +238,10 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
     }
   }
 
+  if (opts.captureGates?.length) {
+    const file: WindowsFile = { schema: WINDOWS_SCHEMA, windowSeconds: opts.captureWindowSeconds ?? 1, scenarios: captured };
+    writeJsonAtomic(path.join(ctx.runDir, WINDOWS_FILE), file);
+  }
   const stores = [...storeOf.values()];
   const loadUsers = labelsCounted(stores, 'perf_test_users_created');
   opts.onCounters?.({ created: sumByKind(stores, 'resources_created'), deleted: sumByKind(stores, 'resources_deleted'), ...(loadUsers ? { loadUsers } : {}) });
@@ -273,7 +288,15 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
 async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts: LoadPhaseOptions, runDir: string, toInflux: boolean, baseUrl: string) {
   // Rates and requests in flight over the scenario's load period (setup and teardown left out), in the same pass.
   const load = new LoadConcurrencyIngest();
-  const store: MetricStore = await ingestK6Csv(r.files.samples, metricTypesFromSummary(r.files.summary), windowSecondsFor(opts.durationMs), toInflux, load.tap);
+  const capture = opts.captureGates?.length ? new WindowCapture([...opts.captureGates], opts.captureWindowSeconds ?? 1) : undefined;
+  const tap: typeof load.tap = capture
+    ? (series, seconds, nanos, value) => {
+        load.tap(series, seconds, nanos, value);
+        capture.tap(series, seconds, nanos, value);
+      }
+    : load.tap;
+  const store: MetricStore = await ingestK6Csv(r.files.samples, metricTypesFromSummary(r.files.summary), windowSecondsFor(opts.durationMs), toInflux, tap);
+  const captured = capture?.result(scenario, store.firstTimestamp, store.lastTimestamp, opts.rampUpSeconds ?? 0);
   const concurrency = load.result(askedLoad(r.scenarioOptions));
   // A tag value holding a secret is redacted before anything below sees it, and scrubbed from the raw file.
   const secretTags = opts.redactor ? screenSecretTags(store, opts.redactor) : [];
@@ -309,6 +332,7 @@ async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts
     store,
     secretTags,
     consistency,
+    windows: captured,
     file,
     summary: {
       samples: store.samples,

@@ -6,6 +6,8 @@ import { attemptsNote, countChecks, countsText, formatMs, gatePartLabel, gateSta
 import { checkName, consoleLineText, thresholdPassed, thresholdText } from '../reporters/k6-text.ts';
 import type { ReportData, ScenarioReport } from './report-data.ts';
 import { comparePlots, runPlots, type PlotSpec } from './report-plots.ts';
+import { fmtDelta } from '../baseline/compare-runs.ts';
+import { comparisonText, gateDeltaCell, relativeGateTitle } from '../reporters/baseline-lines.ts';
 
 /**
  * report.html: one self-contained page per run (and one for `perf report --compare`). It works
@@ -225,9 +227,27 @@ export function gateKey(g: Pick<GateResult, 'metric' | 'expression' | 'groupBy'>
   return `${g.metric} ${g.expression}${g.groupBy ? ` by ${g.groupBy}` : ''}`;
 }
 
+/**
+ * `perf run --baseline`: which run was compared (or why none was) and the relative gates
+ * (`maxIncrease`), each with the deciding scenario's figures, change and rank-test p-value.
+ */
+export function baselineSection(b: Verdict['baseline']): string {
+  if (!b) return '';
+  const rows = b.gates
+    .map((r) => {
+      const parts = r.parts.map((c) => `<div class="meta">${esc(comparisonText(c, r.baselineRunId, r.unit))}</div>`).join('');
+      return `<tr class="gate st-${esc(r.status)}" data-gate="${esc(relativeGateTitle(r))}" data-status="${esc(r.status)}"><td><code>${esc(relativeGateTitle(r))}</code>${r.description ? `<div class="meta">${esc(r.description)}</div>` : ''}${r.note ? `<div class="meta">${esc(r.note)}</div>` : ''}${parts}</td><td class="num">${esc(r.decided ? fmtDelta(r.decided.deltaPct) : '–')}</td><td>${statusBadge(r.status, r.status === 'not-run' ? 'not run' : r.status)}</td></tr>`;
+    })
+    .join('\n');
+  const table = b.gates.length ? `<table class="gates relative"><thead><tr><th>relative gate</th><th>change</th><th>status</th></tr></thead><tbody>${rows}</tbody></table>` : '';
+  return `<h3 id="baseline">Baseline: ${esc(b.requested)}${b.runId ? ` → ${esc(b.runId)}` : ''} (${esc(b.status)})</h3><p class="meta">${esc(b.note)}</p>${table}`;
+}
+
 /** The gate table: one row per gate, one indented row per part (scenario, tag value). */
 export function gateTable(gates: GateResult[] | undefined, compact = false): string {
   if (!gates?.length) return '<p class="meta">No gates were evaluated in this run.</p>';
+  // `perf run --baseline`: each absolute gate's change against the baseline run (information only).
+  const withBaseline = gates.some((g) => g.baseline);
   const k6Text = (k6: GateResult['k6']) => (k6 ? `${k6.observed !== undefined ? round(k6.observed) : '–'} (${k6.passed ? 'passed' : 'failed'})` : '–');
   const rows = gates
     .map((g) => {
@@ -240,6 +260,7 @@ export function gateTable(gates: GateResult[] | undefined, compact = false): str
         `<td class="num">${esc(num(g.limit, g.unit))}</td>`,
         `<td class="num">${esc(g.samples)}</td>`,
         ...(compact ? [] : [`<td class="num">${esc(k6Text(g.k6))}</td>`]),
+        ...(withBaseline ? [`<td class="num" title="${esc(g.baseline ? comparisonText(g.baseline, g.baseline.runId, g.unit) : '')}">${esc(gateDeltaCell(g) || '–')}</td>`] : []),
         `<td>${statusBadge(g.status, gateStatusWord(g))}</td>`,
       ];
       const head = `<tr class="gate st-${esc(g.status)}" data-gate="${esc(gateKey(g))}" data-status="${esc(g.status)}">${cells.join('')}</tr>`;
@@ -256,6 +277,7 @@ export function gateTable(gates: GateResult[] | undefined, compact = false): str
               '<td></td>',
               `<td class="num">${esc(p.samples)}</td>`,
               ...(compact ? [] : [`<td class="num">${esc(k6Text(p.k6))}</td>`]),
+              ...(withBaseline ? ['<td></td>'] : []),
               `<td>${statusBadge(p.status, p.status === 'insufficient-data' ? 'insufficient data' : p.status)}</td>`,
             ];
             return `\n<tr class="part st-${esc(p.status)}">${c.join('')}</tr>`;
@@ -264,7 +286,7 @@ export function gateTable(gates: GateResult[] | undefined, compact = false): str
       );
     })
     .join('\n');
-  const heads = ['gate', ...(compact ? [] : ['scenarios', 'window']), 'observed', 'limit', 'samples', ...(compact ? [] : ['k6']), 'status'];
+  const heads = ['gate', ...(compact ? [] : ['scenarios', 'window']), 'observed', 'limit', 'samples', ...(compact ? [] : ['k6']), ...(withBaseline ? ['vs baseline'] : []), 'status'];
   return `<table class="gates"><thead><tr>${heads.map((h) => `<th>${h}</th>`).join('')}</tr></thead>\n<tbody>${rows}</tbody></table>`;
 }
 
@@ -410,7 +432,7 @@ export function renderRunHtml(d: ReportData): string {
   const body = `${verdictHeader(v, d)}
 <main>
 <nav><a href="#gates">gates</a><a href="#load">load plots</a><a href="#phases">phases and checks</a><a href="verdict.json">verdict.json</a></nav>
-<section id="gates"><h2>Gates</h2>${gateTable(v.gates)}</section>
+<section id="gates"><h2>Gates</h2>${gateTable(v.gates)}${baselineSection(v.baseline)}</section>
 <section id="load"><h2>Load</h2>
 <p class="plots-note">x: seconds since the scenario's load start (its first sample). Dashed lines: gate limits (red when the gate failed). ${rampNote}</p>
 ${d.notes.map((n) => `<p class="err">${esc(n)}</p>`).join('')}

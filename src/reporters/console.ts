@@ -49,6 +49,7 @@ import { concurrencyLines } from './concurrency-lines.ts';
 import { COVERAGE_PHASES, operationLabel, phaseCoverageText, statusesText, type EndpointCoverage } from '../openapi/coverage.ts';
 import { redactCheck, redactPhase, redactVerdict } from './redact-verdict.ts';
 import { checksWithFailures, checkText, consoleLineText, scriptThresholds, thresholdPassed, thresholdText } from './k6-text.ts';
+import { comparisonText, relativeGateText } from './baseline-lines.ts';
 
 /** The part of a stream the console needs; process.stderr fits, so does a test double. */
 export interface OutStream {
@@ -368,8 +369,18 @@ export function consoleReporter(optsOrStream: ConsoleOptions | OutStream = {}): 
             if (shown.length < parts.length) w(`      ${c.dim(`· ${parts.length - shown.length} more passed (verdict.json lists each)`)}`);
           }
           if (g.disagreement) w(`      ${c.red('✗')} ${g.disagreement}`);
+          if (g.baseline) w(`      ${c.dim('Δ')} ${comparisonText(g.baseline, g.baseline.runId, g.unit)}`);
         }
         for (const row of k6Rows) w(`  ${row.ok ? (row.soft ? c.yellow('~') : c.green('✓')) : c.red('✗')} ${row.text}`);
+      }
+      // --baseline: which run, or why none was used, then the relative gates (src/baseline/).
+      if (v.baseline) {
+        const b = v.baseline;
+        w(`${c.bold('baseline')}: ${b.status === 'compared' ? b.note : c.yellow(b.note)}`);
+        for (const r of b.gates) {
+          const m = r.status === 'passed' ? c.green('✓') : r.status === 'failed' ? c.red('✗') : c.yellow('?');
+          w(`  ${m} ${relativeGateText(r)}`);
+        }
       }
       if (v.coverage) for (const l of coverageLines(v.coverage, c)) w(l);
       if (v.testData && (v.testData.usersCreated || v.testData.leftBehind.length || v.testData.note)) w(`${c.bold('test data')}: ${testDataText(v.testData)}`);

@@ -8,6 +8,8 @@
  * (pipes, newlines, Markdown/HTML punctuation) or fenced code blocks (a fence longer than
  * any backtick run inside), so a response body cannot inject Markdown or HTML.
  */
+import { gateDeltaCell, relativeGateTitle } from './baseline-lines.ts';
+import { fmtDelta, fmtP } from '../baseline/compare-runs.ts';
 import { appendFileSync } from 'node:fs';
 import type { Redactor } from '../redact/redact.ts';
 import type { Verdict } from '../run/verdict.ts';
@@ -114,22 +116,40 @@ export function renderGithubSummary(verdict: Verdict, redactor: Redactor): strin
   const thresholds = k6Runs.flatMap((k) => k.thresholds.map((t) => ({ scenario: k.scenario, t })));
   const k6Checks = k6Runs.flatMap((k) => (k.checks ?? []).map((c) => ({ scenario: k.scenario, c })));
   if (v.gates?.length || thresholds.length || k6Checks.length) {
-    out.push('### Gates', '', '| Gate | Expression | Observed | Samples | Status |', '| --- | --- | --- | --- | --- |');
+    // With --baseline, a last column: each gate's change against the baseline run and the rank test's verdict.
+    const based = v.baseline?.status === 'compared';
+    const extra = (text: string) => (based ? ` ${cell(text)} |` : '');
+    out.push('### Gates', '', `| Gate | Expression | Observed | Samples | Status |${based ? ` vs ${cell(v.baseline!.runId ?? 'baseline')} |` : ''}`, `| --- | --- | --- | --- | --- |${based ? ' --- |' : ''}`);
     for (const g of v.gates ?? []) {
       const obs = g.observed !== undefined ? `${round(g.observed)}${g.unit ? ` ${g.unit}` : ''}` : '—';
-      out.push(`| ${cell(g.metric)} | ${cell(g.expression)} | ${cell(obs)} | ${g.samples} | ${ICON[g.status] ?? ''} ${gateStatusWord(g)} |`);
+      out.push(`| ${cell(g.metric)} | ${cell(g.expression)} | ${cell(obs)} | ${g.samples} | ${ICON[g.status] ?? ''} ${gateStatusWord(g)} |${extra(g.baseline ? `${gateDeltaCell(g)}, p=${fmtP(g.baseline.pValue)}` : '—')}`);
     }
     for (const { scenario, t } of thresholds) {
       const obs = t.observed !== undefined ? round(t.observed) : '—';
       const status = thresholdPassed(t) ? `${ICON.passed} passed` : t.noData ? `${ICON.failed} no data` : `${ICON.failed} failed`;
-      out.push(`| ${cell(`${t.metric} (k6${t.source ? ` ${t.source}` : ''}, ${scenario})`)} | ${cell(t.expression)} | ${t.noData ? '—' : obs} | ${t.samples ?? '—'} | ${status} |`);
+      out.push(`| ${cell(`${t.metric} (k6${t.source ? ` ${t.source}` : ''}, ${scenario})`)} | ${cell(t.expression)} | ${t.noData ? '—' : obs} | ${t.samples ?? '—'} | ${status} |${extra('—')}`);
     }
     // Every k6 check: passes of evaluations, and what decided it.
     for (const { scenario, c } of k6Checks) {
       const icon = c.status === 'failed' ? ICON.failed : c.status === 'tolerated' ? ICON.flaky : ICON.passed;
-      out.push(`| ${cell(`check ${checkName(c)} (k6, ${scenario})`)} | ${cell(c.decidedBy)} | ${c.passes} passed, ${c.fails} failed | ${c.passes + c.fails} | ${icon} ${c.status} |`);
+      out.push(`| ${cell(`check ${checkName(c)} (k6, ${scenario})`)} | ${cell(c.decidedBy)} | ${c.passes} passed, ${c.fails} failed | ${c.passes + c.fails} | ${icon} ${c.status} |${extra('—')}`);
     }
     out.push('');
+  }
+
+  // --baseline: the run compared with (or why none was) and the relative gates.
+  if (v.baseline) {
+    const b = v.baseline;
+    out.push('### Baseline', '', `${b.status === 'compared' ? '' : `${ICON.flaky ?? ''} `}${cell(b.note)}`, '');
+    if (b.gates.length) {
+      out.push('| Relative gate | Scenario | Baseline | Current | Delta | p | Status |', '| --- | --- | --- | --- | --- | --- | --- |');
+      for (const r of b.gates) {
+        const d = r.decided;
+        const f = (n: number | undefined) => (n === undefined ? '—' : `${round(n)}${r.unit ? ` ${r.unit}` : ''}`);
+        out.push(`| ${cell(relativeGateTitle(r))} | ${cell(d?.scenario ?? '—')} | ${f(d?.baseline)} | ${f(d?.current)} | ${fmtDelta(d?.deltaPct)} | ${fmtP(d?.pValue)} | ${ICON[r.status] ?? ''} ${r.status}${r.note ? ` — ${cell(r.note)}` : ''} |`);
+      }
+      out.push('');
+    }
   }
 
   // Endpoint coverage of the OpenAPI document (information, never a gate).

@@ -10,6 +10,7 @@
 import type { Redactor } from '../redact/redact.ts';
 import { consoleReporter, type OutStream } from './console.ts';
 import { githubReporter } from './github.ts';
+import { htmlReporter } from './html.ts';
 import { jsonReporter } from './json.ts';
 import { junitReporter } from './junit.ts';
 import { ReporterMultiplexer, type Reporter } from './reporter.ts';
@@ -31,11 +32,13 @@ export interface CreateReportersOptions {
   /** Webhook timing, for tests; defaults 5 s per attempt and 1 s before the retry. */
   webhookTimeoutMs?: number;
   webhookRetryDelayMs?: number;
+  /** Also write `<runDir>/report.html` (src/reporters/html.ts), first, whatever the names: the CLI sets it for every run. */
+  htmlReport?: boolean;
 }
 
 export function createReporters(names: readonly ReporterName[], opts: CreateReportersOptions): ReporterMultiplexer {
   opts.redactor.addSecret(opts.env[opts.webhook.urlEnv || DEFAULT_WEBHOOK_ENV]);
-  const reporters: Reporter[] = [];
+  const reporters: Reporter[] = opts.htmlReport ? [htmlReporter({ redactor: opts.redactor })] : [];
   // A name given twice (config default plus a flag) still reports once.
   for (const name of new Set(names)) {
     switch (name) {

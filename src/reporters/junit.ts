@@ -27,6 +27,8 @@ import path from 'node:path';
 import type { CheckResult } from '../checks/types.ts';
 import type { Redactor } from '../redact/redact.ts';
 import type { GateResult, K6PhaseResult, PhaseResult, Verdict } from '../run/verdict.ts';
+import type { RelativeGateResult } from '../baseline/baseline-types.ts';
+import { comparisonText, relativeGateText, relativeGateTitle } from './baseline-lines.ts';
 import type { Reporter } from './reporter.ts';
 import { evidenceLine, gatePartText, gateText, phaseNote, responseExcerpt, round, stripAnsi } from './summarize.ts';
 import { redactVerdict } from './redact-verdict.ts';
@@ -142,13 +144,15 @@ function buildSuites(v: Verdict): Suite[] {
     seen.set(p.name, n);
     suites.push(phaseSuite(p, n === 1 ? p.name : `${p.name} (${n})`));
   }
-  if (v.gates?.length) {
+  if (v.gates?.length || v.baseline?.gates.length) {
     let load = suites.find((s) => s.name === 'load');
     if (!load) {
       load = { name: 'load', timestamp: v.startedAt, timeMs: 0, properties: [], cases: [] };
       suites.push(load);
     }
-    for (const g of v.gates) load.cases.push(gateCase(g));
+    for (const g of v.gates ?? []) load.cases.push(gateCase(g));
+    // Relative gates (`maxIncrease`, --baseline): one case each, the baseline run and the delta in its message.
+    for (const r of v.baseline?.gates ?? []) load.cases.push(relativeGateCase(r, v.baseline!.note));
   }
   return suites;
 }
@@ -277,6 +281,18 @@ function k6Cases(k: K6PhaseResult): Case[] {
   return cases;
 }
 
+function relativeGateCase(r: RelativeGateResult, baselineNote: string): Case {
+  const name = `gate ${relativeGateTitle(r)}`;
+  const properties: [string, string][] = [['significance', String(r.significance)], ...(r.baselineRunId ? [['baseline', r.baselineRunId] as [string, string]] : [])];
+  for (const [i, p] of r.parts.entries()) properties.push([`part.${i + 1}`, comparisonText(p, r.baselineRunId, r.unit)]);
+  if (r.description) properties.push(['description', r.description]);
+  const text = relativeGateText(r);
+  if (r.status === 'passed') return { name, timeMs: 0, properties, outcome: { kind: 'passed' } };
+  if (r.status === 'not-run') return { name, timeMs: 0, properties, outcome: { kind: 'skipped', message: `not run: ${r.note ?? baselineNote}` } };
+  if (r.status === 'insufficient-data') return { name, timeMs: 0, properties, outcome: { kind: 'failure', type: 'insufficient-data', message: `insufficient data: ${text}`, text } };
+  return { name, timeMs: 0, properties, outcome: { kind: 'failure', type: 'regression', message: `regression: ${text}`, text: `${r.description ? `${r.description}\n` : ''}regression: ${text}` } };
+}
+
 function gateCase(g: GateResult): Case {
   const name = `gate ${g.metric} ${g.expression}`;
   const properties: [string, string][] = [['samples', String(g.samples)], ['limit', `${g.limit}${g.unit ? ` ${g.unit}` : ''}`]];
@@ -286,6 +302,7 @@ function gateCase(g: GateResult): Case {
   const parts = (g.parts ?? []).length > 1 ? g.parts! : [];
   for (const [i, p] of parts.entries()) properties.push([`part.${i + 1}`, `${p.status}: ${gatePartText(g, p)}`]);
   if (g.disagreement) properties.push(['disagreement', g.disagreement]);
+  if (g.baseline) properties.push(['baseline', comparisonText(g.baseline, g.baseline.runId, g.unit)]);
   const failedParts = parts.filter((p) => p.status !== 'passed').map((p) => `${p.status}: ${gatePartText(g, p)}`);
   const summary = `${gateText(g)}${g.disagreement ? `; ${g.disagreement}` : ''}`;
   // k6 judged the same samples otherwise: the run fails on it, so the case does too.

@@ -1,9 +1,12 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { captureWindowSeconds, WINDOWS_FILE } from '../../analysis/window-capture.ts';
+import { evaluateBaseline, relativeGateReason } from '../baseline/compare-runs.ts';
+import { appendIndex, buildIndexRecord, comparableHash, resolveBaseline, type ResolvedBaseline } from '../baseline/run-index.ts';
 import path from 'node:path';
 import { bundleScenarios, listScenarios, type BundledScenario } from '../../bundler/bundle.ts';
 import { BROWSER_PHASES, requireChromium } from '../clients/browser.ts';
 import type { ResolvedTarget } from '../checks/types.ts';
-import type { PhaseName, ResolvedConfig } from '../config/config-schema.ts';
+import { isAbsoluteGate, type PhaseName, type ResolvedConfig } from '../config/config-schema.ts';
 import { isUserError, UserError } from '../errors.ts';
 import type { RunStatus } from './exit-codes.ts';
 import { parseDurationMs } from '../cli/flags.ts';
@@ -43,6 +46,8 @@ export interface RunOptions {
   makeReporter: (redactor: Redactor) => Reporter;
   signal: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** `--baseline <run-id|last-green>`: the run the relative gates compare with (src/baseline/). */
+  baseline?: string;
 }
 
 export function redactorFor(config: ResolvedConfig, env: NodeJS.ProcessEnv): Redactor {
@@ -89,6 +94,10 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
   let pending: unknown;
   /** `smoke.openapi`, read in pre-flight when smoke, flows or load runs: the verdict's endpoint coverage. */
   let openapi: { doc: OpenApiDocument; exclude: string[] } | undefined;
+  /** The load scenarios selected (the run index records them; a baseline must have run the same). */
+  let scenarioNames: string[] = [];
+  let baseline: ResolvedBaseline | undefined;
+  const sameness = comparableHash(opts.config);
 
   await reporter.onRunBegin?.({ runId, runDir, phases: opts.phases });
   try {
@@ -110,7 +119,12 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
       const scenariosDir = path.resolve(opts.projectDir, opts.config.load.scenariosDir);
       const names = opts.scenarios?.length ? opts.scenarios : opts.config.load.scenarios.length ? opts.config.load.scenarios : listScenarios(scenariosDir);
       bundles = await bundleScenarios({ scenariosDir, outDir: buildDir(opts.projectDir), names, cwd: opts.projectDir });
+      scenarioNames = bundles.map((b) => b.name);
       k6 = await opts.getK6();
+    }
+    // Before any service starts: an unknown run id is a usage error (exit 2).
+    if (opts.baseline) {
+      baseline = resolveBaseline(opts.projectDir, opts.baseline, { profile: opts.config.load.profile, users: opts.config.users, scenarios: scenarioNames, comparableHash: sameness });
     }
     for (const name of opts.phases) {
       if (name === 'load') {
@@ -126,7 +140,7 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
             duration,
             durationMs,
             timeoutMs: policy?.timeout ? parseDurationMs(policy.timeout) : DEFAULT_POLICIES.load.timeoutMs,
-            gates: opts.config.gates,
+            gates: opts.config.gates.filter(isAbsoluteGate),
             onCounters: (c) => {
               loadCounters = c;
             },
@@ -140,6 +154,8 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
             ...(opts.config.auth ? { auth: opts.config.auth, seed: opts.config.seed } : {}),
             ...(opts.config.agent ? { agent: opts.config.agent } : {}),
             ...(openapi ? { operations: openapi.doc.operations } : {}),
+            captureGates: opts.config.gates,
+            captureWindowSeconds: captureWindowSeconds(duration ? parseDurationMs(duration) : parseDurationMs(PROFILES[opts.config.load.profile].hold)),
           }),
         );
         // After load, database integrity runs again and reconciles what the load created.
@@ -223,13 +239,24 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
   forgetRun(runId);
   const finishedAt = new Date();
   const gates = phases.flatMap((p) => p.gates ?? []);
+  // Relative gates against the baseline; an explicit baseline that cannot be used fails the run,
+  // a missing last-green only says so (the first run of a new shape must be able to pass).
+  const baselineOutcome = baseline && phases.some((p) => p.name === 'load' && p.status !== 'skipped')
+    ? evaluateBaseline({ projectDir: opts.projectDir, runDir, resolved: baseline, gates: opts.config.gates, gateResults: gates })
+    : undefined;
+  if (baselineOutcome) {
+    const failedGates = baselineOutcome.gates.filter((g) => g.status === 'failed' || g.status === 'insufficient-data');
+    const unusable = baselineOutcome.status !== 'compared' && baselineOutcome.requested !== 'last-green';
+    reasons.unshift(...failedGates.map(relativeGateReason), ...(unusable ? [baselineOutcome.note] : []));
+    if ((failedGates.length || unusable) && status === 'passed') status = 'failed';
+  }
   // Information only: coverage never changes the status.
   const coverage = openapi
     ? (await import('../openapi/coverage.ts')).computeCoverage({ document: openapi.doc, exclude: openapi.exclude, phases, ...(target ? { baseUrl: target.baseUrl } : {}) })
     : undefined;
   // Before the verdict: it records what reached InfluxDB (gate summaries are written here).
   const influxOutcome = influx
-    ? await influx.session.finish({ phases, gates, gateSpecs: opts.config.gates, status, startedAt, finishedAt, runDir })
+    ? await influx.session.finish({ phases, gates, gateSpecs: opts.config.gates.filter(isAbsoluteGate), status, startedAt, finishedAt, runDir })
     : undefined;
   const verdict: Verdict = redactor.redactDeep({
     schema: 'perf.verdict/v1',
@@ -242,6 +269,7 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
       ...(k6 ? { k6Version: k6.version, k6Path: k6.path } : {}),
       configHash: opts.configHash,
       users: opts.config.users,
+      profile: opts.config.load.profile,
       seed: opts.config.seed,
     }),
     ...(target
@@ -255,8 +283,11 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
     ...(testData ? { testData } : {}),
     ...(services ? { services: services.records(phases) } : {}),
     ...(coverage ? { coverage } : {}),
+    ...(baselineOutcome ? { baseline: baselineOutcome } : {}),
   } satisfies Verdict);
   writeVerdict(runDir, verdict);
+  // The run history (src/baseline/run-index.ts): every run, whatever its status.
+  appendIndex(opts.projectDir, buildIndexRecord(verdict, { comparableHash: sameness, scenarios: scenarioNames, gates: opts.config.gates, ...(existsSync(path.join(runDir, WINDOWS_FILE)) ? { windows: WINDOWS_FILE } : {}) }));
   await reporter.onRunEnd?.(verdict, runDir);
   if (pending) throw pending;
   return { verdict, runDir };

@@ -7,6 +7,7 @@ import type { ScriptError, ThresholdResult } from '../k6/k6-run.ts';
 import type { LoadConcurrency } from '../../analysis/concurrency.ts';
 import type { TestData } from '../auth/cleanup.ts';
 import type { EndpointCoverage, LoadOperationHits } from '../openapi/coverage.ts';
+import type { BaselineOutcome, GateComparison } from '../baseline/baseline-types.ts';
 
 /**
  * `verdict.json`: the single typed, versioned result of a run. Every reporter renders it.
@@ -24,6 +25,8 @@ export interface Manifest {
   gitSha?: string;
   configHash?: string;
   users?: number;
+  /** The load profile (`load.profile`, `--profile`): its ramp-up is what the windows flag `rampUp`. */
+  profile?: string;
   seed?: number;
   argv: string[];
 }
@@ -154,6 +157,8 @@ export interface Verdict {
   services?: ServiceRecord[];
   /** With `smoke.openapi`: which documented operations smoke, flows and load exercised (src/openapi/coverage.ts). Information only: never changes `status`. */
   coverage?: EndpointCoverage;
+  /** With `--baseline`: the run compared with, or why none was, and the relative gates (src/baseline/compare-runs.ts). */
+  baseline?: BaselineOutcome;
 }
 
 /** One service perf started (or reused) for the run. */
@@ -258,6 +263,8 @@ export interface GateResult {
   k6?: { observed?: number; passed: boolean };
   /** Set when harness and k6 disagree beyond HDR precision: the run fails, saying why. */
   disagreement?: string;
+  /** With a usable `--baseline`: the same samples in the baseline run, the change and the rank test (information only for an absolute gate). */
+  baseline?: GateComparison & { runId: string };
 }
 
 /** Sortable and unique enough for one machine: 20261121-064512-3fa2. */
