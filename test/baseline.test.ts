@@ -80,7 +80,7 @@ describe('the run index', () => {
     appendIndex(dir, rec('r3', 'failed', 5));
     appendIndex(dir, rec('r4', 'passed', 5, { comparableHash: 'h2' }));
     appendIndex(dir, rec('r5', 'passed', 7));
-    writeFileSync(path.join(dir, '.perf/runs/index.jsonl'), '{"schema":"perf.run-index/v1","runId":"cut', { flag: 'a' });
+    writeFileSync(path.join(dir, '.perf/runs.jsonl'), '{"schema":"perf.run-index/v1","runId":"cut', { flag: 'a' });
     const found = resolveBaseline(dir, 'last-green', shape);
     assert.equal(found.status, 'found');
     assert.equal(found.record?.runId, 'r2');
@@ -90,7 +90,7 @@ describe('the run index', () => {
     const config = resolveBaseline(dir, 'r4', shape);
     assert.equal(config.status, 'not-comparable');
     assert.match(config.note, /the configuration differs in more than its gates/);
-    assert.throws(() => resolveBaseline(dir, 'r9', shape), /baseline run "r9" is not in .*index\.jsonl \(5 run\(s\) recorded there\)/);
+    assert.throws(() => resolveBaseline(dir, 'r9', shape), /baseline run "r9" is not in .*runs\.jsonl \(5 run\(s\) recorded there\)/);
   });
 });
 
@@ -134,9 +134,9 @@ describe('perf run --baseline on real k6 against the real sample-app', () => {
     const first = await run(['--users', '5', '--baseline', 'last-green']);
     assert.equal(first.r.code, 0, first.r.stderr);
     assert.equal(first.v.baseline?.status, 'missing');
-    assert.match(first.r.stderr, /baseline: no passed run with profile smoke, users 5, scenarios probe in .*index\.jsonl \(no run recorded yet\)/);
+    assert.match(first.r.stderr, /baseline: no passed run with profile smoke, users 5, scenarios probe in .*runs\.jsonl \(no run recorded yet\)/);
     assert.equal(first.v.baseline?.gates[0]?.status, 'not-run');
-    const index = () => readFileSync(path.join(cwd, '.perf/runs/index.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const index = () => readFileSync(path.join(cwd, '.perf/runs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const rec = index()[0];
     assert.equal(rec.runId, first.v.runId);
     assert.equal(rec.status, 'passed');
@@ -209,7 +209,7 @@ describe('perf run --baseline on real k6 against the real sample-app', () => {
     // 5. An unknown run id: a usage error (exit 2) naming the file searched.
     const unknown = await runCli(['run', '--phase', 'load', '--scenarios-dir', 'probes', '--scenario', 'probe', '--profile', 'smoke', '--users', '5', '--baseline', '20990101-000000-dead', '--reporter', 'console'], { cwd, timeoutMs: 120_000 });
     assert.equal(unknown.code, 2, unknown.stderr);
-    assert.match(unknown.stderr, /baseline run "20990101-000000-dead" is not in \.perf\/runs\/index\.jsonl \(\d+ run\(s\) recorded there\)/);
-    assert.ok(existsSync(path.join(cwd, '.perf/runs/index.jsonl')));
+    assert.match(unknown.stderr, /baseline run "20990101-000000-dead" is not in \.perf\/runs\.jsonl \(\d+ run\(s\) recorded there\)/);
+    assert.ok(existsSync(path.join(cwd, '.perf/runs.jsonl')));
   });
 });

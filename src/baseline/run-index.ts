@@ -3,18 +3,19 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GateDecl, ResolvedConfig } from '../config/config-schema.ts';
 import { UserError } from '../errors.ts';
-import { runsDir } from '../paths.ts';
+import { perfDir, runsDir } from '../paths.ts';
 import type { Verdict } from '../run/verdict.ts';
 import { captureKey } from '../../analysis/window-capture.ts';
 
 /**
- * The run history: `.perf/runs/index.jsonl`, one JSON line per finished run, appended at the end
+ * The run history: `.perf/runs.jsonl`, one JSON line per finished run, appended at the end
  * of every run (whatever its status). It is what `--baseline last-green` and `perf compare`
  * search; each line points at its run folder's `windows.json` (per-window HDR histograms of every
  * gate's samples, analysis/window-capture.ts). Appends of one line are atomic enough on one
  * machine (O_APPEND, one write); a malformed line (a crash mid-write) is skipped when read.
  */
-export const INDEX_FILE = 'index.jsonl';
+/** Beside `.perf/runs/`, not in it: whatever lists the run folders (scripts, `ls | tail -1`) sees only runs. */
+export const INDEX_FILE = 'runs.jsonl';
 export const RUN_INDEX_SCHEMA = 'perf.run-index/v1';
 
 export interface IndexedGate {
@@ -66,7 +67,7 @@ export function comparableHash(config: ResolvedConfig): string {
 }
 
 export function indexFile(projectDir: string): string {
-  return path.join(runsDir(projectDir), INDEX_FILE);
+  return path.join(perfDir(projectDir), INDEX_FILE);
 }
 
 export function buildIndexRecord(v: Verdict, o: { comparableHash: string; scenarios: string[]; gates: readonly GateDecl[]; windows?: string }): RunIndexRecord {

@@ -131,7 +131,7 @@ program
 program
   .command('compare')
   .description("two runs' gates side by side: each figure, the change and the rank test's verdict (docs/baselines.md)")
-  .argument('<a>', 'the earlier run: a run id of .perf/runs/index.jsonl, or last-green')
+  .argument('<a>', 'the earlier run: a run id of .perf/runs.jsonl, or last-green')
   .argument('<b>', 'the later run: a run id, or last-green')
   .option('-c, --config <file>', 'config file (default: perf.config.ts if present): its folder holds .perf/runs')
   .option('--json', 'the comparison as JSON on stdout')
