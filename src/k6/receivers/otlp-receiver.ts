@@ -18,11 +18,10 @@
  * K6_OTEL_HTTP_EXPORTER_ENDPOINT=<receiver.endpoint> (host:port, no scheme),
  * K6_OTEL_HTTP_EXPORTER_INSECURE=true.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 import { type Histogram, mergeHistograms, percentile, type PercentileEstimate } from './histograms.ts';
+import { startPushServer } from './push-server.ts';
 
 /**
  * The subset of the OTLP metrics protocol this receiver reads, field numbers from
@@ -202,51 +201,28 @@ function ingest(series: Map<string, OtlpSeries>, req: Obj): void {
 /** Starts the receiver on 127.0.0.1, a free port. */
 export async function startOtlpReceiver(faults: ReceiverFaults = {}): Promise<OtlpReceiver> {
   const series = new Map<string, OtlpSeries>();
-  let pushes = 0;
-  let cpuMicros = 0;
   let gzipped = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const cpu0 = process.cpuUsage();
-      if (req.method !== 'POST' || req.url !== '/v1/metrics') {
-        res.writeHead(404).end();
-        return;
+  const server = await startPushServer({
+    path: '/v1/metrics',
+    // An empty ExportMetricsServiceResponse: no partial_success, all accepted.
+    accepted: { status: 200, headers: { 'content-type': 'application/x-protobuf' } },
+    decode: (raw, headers, n) => {
+      let body = raw;
+      if (headers['content-encoding'] === 'gzip') {
+        body = gunzipSync(body);
+        gzipped++;
       }
-      try {
-        let body = Buffer.concat(chunks);
-        const n = ++pushes;
-        if (req.headers['content-encoding'] === 'gzip') {
-          body = gunzipSync(body);
-          gzipped++;
-        }
-        if (!faults.dropPush?.(n)) {
-          const decoded = ExportRequest.toObject(ExportRequest.decode(body), { longs: String, oneofs: true, arrays: true });
-          ingest(series, decoded);
-        }
-        // An empty ExportMetricsServiceResponse: no partial_success, all accepted.
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-        const cpu = process.cpuUsage(cpu0);
-        cpuMicros += cpu.user + cpu.system;
-      } catch (e) {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end(String(e));
-      }
-    });
+      if (faults.dropPush?.(n)) return;
+      ingest(series, ExportRequest.toObject(ExportRequest.decode(body), { longs: String, oneofs: true, arrays: true }));
+    },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `127.0.0.1:${port}`,
-    pushes: () => pushes,
-    cpuMs: () => cpuMicros / 1000,
+    endpoint: `127.0.0.1:${server.port}`,
+    pushes: server.pushes,
+    cpuMs: server.cpuMs,
     gzipped: () => gzipped,
     series,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: server.close,
   };
 }
 

@@ -15,12 +15,11 @@
  * Start k6 with `-o experimental-prometheus-rw`, K6_PROMETHEUS_RW_SERVER_URL=<receiver.url>,
  * K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM=true.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 import { type ExponentialHistogram, type Histogram, mergeHistograms, percentile, type PercentileEstimate } from './histograms.ts';
 import type { ReceiverFaults } from './otlp-receiver.ts';
+import { startPushServer } from './push-server.ts';
 
 /**
  * The subset of remote write 1.0 this receiver reads, field numbers from prometheus/prometheus
@@ -151,45 +150,16 @@ function ingest(series: Map<string, PromSeries>, req: { timeseries?: Array<{ lab
 /** Starts the receiver on 127.0.0.1, a free port; answers 204 as remote write expects. */
 export async function startPromRwReceiver(faults: ReceiverFaults = {}): Promise<PromRwReceiver> {
   const series = new Map<string, PromSeries>();
-  let pushes = 0;
-  let cpuMicros = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const cpu0 = process.cpuUsage();
-      if (req.method !== 'POST' || req.url !== '/api/v1/write') {
-        res.writeHead(404).end();
-        return;
-      }
-      try {
-        if (req.headers['content-encoding'] !== 'snappy') throw new Error(`Content-Encoding ${req.headers['content-encoding']}, not snappy`);
-        const n = ++pushes;
-        if (!faults.dropPush?.(n)) {
-          const body = snappy.uncompress(Buffer.concat(chunks));
-          ingest(series, WriteRequest.toObject(WriteRequest.decode(body), { longs: String, oneofs: false, arrays: true }) as never);
-        }
-        res.writeHead(204).end();
-        const cpu = process.cpuUsage(cpu0);
-        cpuMicros += cpu.user + cpu.system;
-      } catch (e) {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end(String(e));
-      }
-    });
+  const server = await startPushServer({
+    path: '/api/v1/write',
+    accepted: { status: 204 },
+    decode: (raw, headers, n) => {
+      if (headers['content-encoding'] !== 'snappy') throw new Error(`Content-Encoding ${headers['content-encoding']}, not snappy`);
+      if (faults.dropPush?.(n)) return;
+      ingest(series, WriteRequest.toObject(WriteRequest.decode(snappy.uncompress(raw)), { longs: String, oneofs: false, arrays: true }) as never);
+    },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/api/v1/write`,
-    pushes: () => pushes,
-    cpuMs: () => cpuMicros / 1000,
-    series,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  return { url: `http://127.0.0.1:${server.port}/api/v1/write`, pushes: server.pushes, cpuMs: server.cpuMs, series, close: server.close };
 }
 
 export interface PromMetricTotal {
