@@ -149,3 +149,30 @@ export function percentile(h: Histogram, q: number): PercentileEstimate | undefi
   const absolutePrecision = (hi - lo) / 2;
   return { value: (lo + hi) / 2, lo, hi, absolutePrecision, relativePrecision: lo > 0 ? absolutePrecision / lo : Infinity };
 }
+
+/** One metric's whole-run figures, every series (attribute or label set) of it merged. */
+export interface MetricTotal {
+  /** Samples (histograms) or the summed value (counters, sums) over the whole run. */
+  count: number;
+  histogram?: Histogram;
+  /** Per requested quantile, e.g. 0.95 (in the unit the output sent). */
+  percentiles: Map<number, PercentileEstimate>;
+}
+
+/** Sums each series' whole-run figures per metric name, merging histograms, then estimates `quantiles`. */
+export function totalsByMetric(series: Iterable<{ metric: string; count: number; histogram?: Histogram }>, quantiles: number[]): Map<string, MetricTotal> {
+  const out = new Map<string, MetricTotal>();
+  for (const s of series) {
+    const m: MetricTotal = out.get(s.metric) ?? { count: 0, percentiles: new Map() };
+    m.count += s.count;
+    if (s.histogram) m.histogram = m.histogram ? mergeHistograms(m.histogram, s.histogram) : s.histogram;
+    out.set(s.metric, m);
+  }
+  for (const m of out.values()) {
+    for (const q of quantiles) {
+      const e = m.histogram && percentile(m.histogram, q);
+      if (e) m.percentiles.set(q, e);
+    }
+  }
+  return out;
+}

@@ -20,7 +20,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
-import { type Histogram, mergeHistograms, percentile, type PercentileEstimate } from './histograms.ts';
+import { type Histogram, mergeHistograms, type MetricTotal, totalsByMetric } from './histograms.ts';
 import { startPushServer } from './push-server.ts';
 
 /**
@@ -226,13 +226,8 @@ export async function startOtlpReceiver(faults: ReceiverFaults = {}): Promise<Ot
   };
 }
 
-export interface MetricTotal {
-  /** Samples (histograms) or the summed value (sums) over the whole run, all attribute sets. */
-  count: number;
-  histogram?: Histogram;
-  /** Per requested quantile, e.g. 0.95. */
-  percentiles: Map<number, PercentileEstimate>;
-}
+export type { MetricTotal } from './histograms.ts';
+
 
 /**
  * One series' whole-run value: a delta series sums all its points; a cumulative one keeps the
@@ -259,19 +254,11 @@ function seriesTotal(s: OtlpSeries): { value: number; histogram?: Histogram } {
 
 /** Total count and percentile estimates per metric (all attribute sets merged). */
 export function otlpTotals(series: Iterable<OtlpSeries>, quantiles: number[] = [0.95]): Map<string, MetricTotal> {
-  const out = new Map<string, MetricTotal>();
-  for (const s of series) {
-    const t = seriesTotal(s);
-    const m: MetricTotal = out.get(s.metric) ?? { count: 0, percentiles: new Map() };
-    m.count += t.value;
-    if (t.histogram) m.histogram = m.histogram ? mergeHistograms(m.histogram, t.histogram) : t.histogram;
-    out.set(s.metric, m);
-  }
-  for (const m of out.values()) {
-    for (const q of quantiles) {
-      const e = m.histogram && percentile(m.histogram, q);
-      if (e) m.percentiles.set(q, e);
-    }
-  }
-  return out;
+  return totalsByMetric(
+    [...series].map((s) => {
+      const t = seriesTotal(s);
+      return { metric: s.metric, count: t.value, ...(t.histogram ? { histogram: t.histogram } : {}) };
+    }),
+    quantiles,
+  );
 }

@@ -17,7 +17,7 @@
  */
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
-import { type ExponentialHistogram, type Histogram, mergeHistograms, percentile, type PercentileEstimate } from './histograms.ts';
+import { type ExponentialHistogram, type Histogram, type MetricTotal, totalsByMetric } from './histograms.ts';
 import type { ReceiverFaults } from './otlp-receiver.ts';
 import { startPushServer } from './push-server.ts';
 
@@ -162,33 +162,18 @@ export async function startPromRwReceiver(faults: ReceiverFaults = {}): Promise<
   return { url: `http://127.0.0.1:${server.port}/api/v1/write`, pushes: server.pushes, cpuMs: server.cpuMs, series, close: server.close };
 }
 
-export interface PromMetricTotal {
-  /** Samples (histograms) or the summed value (counters) over the whole run, all label sets. */
-  count: number;
-  histogram?: Histogram;
-  /** Per requested quantile, in the unit sent (seconds for times). */
-  percentiles: Map<number, PercentileEstimate>;
-}
+/** Times in seconds, as remote write sends them. */
+export type PromMetricTotal = MetricTotal;
 
 /**
  * Total count and percentile estimates per metric name (all label sets merged). Every value k6
  * sends is cumulative since the run's start, so a series' total is its latest point.
  */
 export function promTotals(series: Iterable<PromSeries>, quantiles: number[] = [0.95]): Map<string, PromMetricTotal> {
-  const out = new Map<string, PromMetricTotal>();
-  for (const s of series) {
+  const latest = [...series].flatMap((s) => {
     const last = s.points.reduce<PromPoint | undefined>((a, b) => (!a || b.timeMs >= a.timeMs ? b : a), undefined);
-    if (!last) continue;
-    const m: PromMetricTotal = out.get(s.metric) ?? { count: 0, percentiles: new Map() };
-    m.count += last.histogram ? last.histogram.count : (last.value ?? 0);
-    if (last.histogram) m.histogram = m.histogram ? mergeHistograms(m.histogram, last.histogram) : last.histogram;
-    out.set(s.metric, m);
-  }
-  for (const m of out.values()) {
-    for (const q of quantiles) {
-      const e = m.histogram && percentile(m.histogram, q);
-      if (e) m.percentiles.set(q, e);
-    }
-  }
-  return out;
+    if (!last) return [];
+    return [{ metric: s.metric, count: last.histogram ? last.histogram.count : (last.value ?? 0), ...(last.histogram ? { histogram: last.histogram } : {}) }];
+  });
+  return totalsByMetric(latest, quantiles);
 }
