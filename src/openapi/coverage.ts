@@ -18,7 +18,7 @@
  */
 import type { MetricStore } from '../../analysis/metric-store.ts';
 import type { PhaseResult } from '../run/verdict.ts';
-import { matchOperation, type OpenApiDocument, type OpenApiOperation } from './document.ts';
+import { isExcluded, matchOperation, type OpenApiDocument, type OpenApiOperation } from './document.ts';
 
 export const COVERAGE_PHASES = ['smoke', 'flows', 'load'] as const;
 export type CoveragePhase = (typeof COVERAGE_PHASES)[number];
@@ -76,17 +76,6 @@ export interface EndpointCoverage {
   untouched: string[];
   /** Ids of the operations `smoke.openapi.exclude` left out (neither counted nor listed above). */
   excluded: string[];
-}
-
-/** Whether `exclude` (operationIds or `METHOD /path` as the document writes it) names `op`. */
-export function isExcluded(op: OpenApiOperation, exclude: readonly string[]): boolean {
-  const byPath = `${op.method} ${op.path}`;
-  return exclude.some((e) => {
-    const t = e.trim();
-    if (t === op.id || t === op.operationId) return true;
-    const m = /^([A-Za-z]+)\s+(\S+)$/.exec(t);
-    return !!m && `${m[1]!.toUpperCase()} ${m[2]}` === byPath;
-  });
 }
 
 /**

@@ -142,3 +142,14 @@ export function matchOperation(ops: readonly OpenApiOperation[], method: string,
   const hits = ops.filter((o) => o.method === m && o.pattern.test(p));
   return hits.sort((a, b) => a.pathParams.length - b.pathParams.length)[0];
 }
+
+/** Whether `exclude` (operationIds or `METHOD /path` as the document writes it) names `op`. */
+export function isExcluded(op: OpenApiOperation, exclude: readonly string[]): boolean {
+  const byPath = `${op.method} ${op.path}`;
+  return exclude.some((e) => {
+    const t = e.trim();
+    if (t === op.id || t === op.operationId) return true;
+    const m = /^([A-Za-z]+)\s+(\S+)$/.exec(t);
+    return !!m && `${m[1]!.toUpperCase()} ${m[2]}` === byPath;
+  });
+}

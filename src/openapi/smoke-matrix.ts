@@ -21,8 +21,7 @@
  */
 import type { EndpointSpec, ResolvedConfig } from '../config/config-schema.ts';
 import { UserError } from '../errors.ts';
-import { isExcluded } from './coverage.ts';
-import { loadOpenApi, type JsonSchema, type OpenApiDocument, type OpenApiOperation } from './document.ts';
+import { isExcluded, loadOpenApi, type JsonSchema, type OpenApiDocument, type OpenApiOperation } from './document.ts';
 
 export const PARAM = /:[A-Za-z_][A-Za-z0-9_]*/g;
 
