@@ -1,5 +1,6 @@
 import type { SampleTap } from './k6-csv.ts';
 import type { Series } from './metric-store.ts';
+import { steadyStartMs } from '../bundler/window-tag.ts';
 
 /**
  * Achieved concurrency of a k6 run, from its raw samples: how many requests were really in
@@ -371,4 +372,24 @@ export function askedLoad(scenarios: Record<string, unknown> | undefined): Recor
     out[name] = a;
   }
   return out;
+}
+
+/**
+ * Seconds from a perf scenario's start until every k6 scenario in it reached its peak (its
+ * ramp-up, from the options k6 resolved): `stages` of ramping executors up to the first stage at
+ * the peak, plus `startTime`; 0 for constant executors. `fallback` (the profile's ramp-up) when
+ * k6 could not tell. Steady-state windows (window capture, drift gates, the report's shading)
+ * start here, so a constant-arrival-rate scenario loses none of its samples to a ramp-up it does not have.
+ */
+export function rampUpSecondsOf(scenarios: Record<string, unknown> | undefined, fallback: number): number {
+  const entries = Object.values(scenarios ?? {}).filter((s): s is Record<string, unknown> => !!s && typeof s === 'object');
+  if (!entries.length) return fallback;
+  let end = 0;
+  for (const s of entries) {
+    const startMs = durationMs(s.startTime) ?? 0;
+    const stages = Array.isArray(s.stages) ? (s.stages as { duration?: unknown; target?: unknown }[]).map((x) => ({ duration: String(x.duration ?? '0s'), target: Number(x.target) })) : undefined;
+    const from = typeof s.startVUs === 'number' ? s.startVUs : typeof s.startRate === 'number' ? s.startRate : 0;
+    end = Math.max(end, (startMs + (stages ? steadyStartMs(stages, from) : 0)) / 1000);
+  }
+  return end;
 }

@@ -49,7 +49,7 @@ export function thresholdKey(g: GateShape): string {
  */
 export function gateSpecText(g: GateDecl): string {
   const unit = unitOf(g.metric, g.stat, K6_BUILTIN_METRICS[g.metric] ?? 'trend');
-  const rule = g.maxIncrease !== undefined ? `${g.stat} at most +${g.maxIncrease} over the baseline (α ${g.significance ?? 0.01})` : `${g.stat} ${g.op} ${g.limit}${unit === 'ms' ? ' ms' : ''}`;
+  const rule = g.maxIncrease !== undefined ? `${g.stat} at most +${g.maxIncrease} over the baseline (α ${g.significance ?? 0.01})` : g.maxDrift !== undefined ? `${g.stat} drifts at most +${g.maxDrift}, first windows to last (α ${g.significance ?? 0.01})` : `${g.stat} ${g.op} ${g.limit}${unit === 'ms' ? ' ms' : ''}`;
   const how = [
     ...(g.window === 'steady' ? ['steady'] : []),
     ...(g.groupBy ? [`per ${g.groupBy}`] : []),

@@ -5,8 +5,9 @@
 //   [A-Za-z0-9._:-]) or a generated UUID. Error bodies repeat it as `requestId`.
 // - Validation: fastify JSON schemas with type coercion off (a number is not a string) and
 //   all errors reported; failures answer 422 naming each field (errors.ts).
-// - Faults: latency, contention and error-rate faults apply to the API routes only (registered
-//   in the `api` scope below); /health, pages, /ws and the admin server are exempt.
+// - Faults: latency (incl. creep), leak, contention and error-rate faults apply to the API
+//   routes only (registered in the `api` scope below); /health, pages, /ws and the admin server
+//   are exempt.
 import { randomUUID } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -75,11 +76,13 @@ export async function buildApp(ctx: AppContext): Promise<{ app: FastifyInstance;
     // starts from zero.
     let inFlight = 0;
     const leave = () => void inFlight--;
-    // FAULTS latencyMs / tailLatencyMs+tailFraction / errorRate / contentionLatencyMs, before
+    // FAULTS latencyMs / tailLatencyMs+tailFraction / latencyCreepMsPerMin / leakKbPerRequest /
+    // errorRate / contentionLatencyMs, before
     // anything else (also before authentication, so a 401 is delayed like any other answer).
     api.addHook('onRequest', (request, reply, done) => {
       const faults = ctx.faults;
       if (!faults.touchesApi) return done();
+      faults.leakForRequest(); // FAULT leakKbPerRequest
       let contention = 0;
       if (faults.current.contentionLatencyMs > 0) {
         inFlight++;

@@ -75,6 +75,17 @@ export interface Faults {
    *  spread (every 1/rate-th request, counted from when the fault was set): a deterministic
    *  share, so a test of it is not a matter of luck. */
   endpointErrorRate: number;
+  /** Latency (ms per minute) that grows with uptime: every API request (the ones `latencyMs`
+   *  applies to) gets this × the minutes elapsed since the fault value was set (at start, or by
+   *  an admin patch naming it, which restarts the clock), on top of `latencyMs`: a service that
+   *  degrades with uptime (a growing cache scanned per request, mounting lock contention).
+   *  60 → +0 ms at first, +30 ms after 30 s, +60 ms after a minute (capped at 120 s). */
+  latencyCreepMsPerMin: number;
+  /** KB retained forever by every API request (the ones `latencyMs` applies to), in a
+   *  module-level array of non-zero-filled buffers so the pages are resident: a memory leak the
+   *  target's RSS shows. Setting it to 0 stops the growth; DELETE /faults (reset) also releases
+   *  what leaked. Capped at 1024 (1 MB per request). */
+  leakKbPerRequest: number;
 }
 
 export type FaultName = keyof Faults;
@@ -102,12 +113,19 @@ export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   slowPageMs: 0,
   endpointErrorRoute: null,
   endpointErrorRate: 0,
+  latencyCreepMsPerMin: 0,
+  leakKbPerRequest: 0,
 });
 
 const MAX_DELAY_MS = 120_000;
 const eventType = z.enum(AGENT_EVENT_TYPES);
 const delay = z.number().int().min(0).max(MAX_DELAY_MS);
 const fraction = z.number().min(0).max(1);
+const MAX_LEAK_KB = 1024;
+
+/** What `leakKbPerRequest` retained: module-level, so it outlives requests (a real leak); emptied
+ *  by FaultController.reset() (DELETE /faults). */
+const leaked: Buffer[] = [];
 
 const patchSchema = z
   .strictObject({
@@ -139,6 +157,8 @@ const patchSchema = z
       .regex(/^(GET|POST|PUT|PATCH|DELETE) \/\S*$/, 'must be "METHOD /route", e.g. "PATCH /brand-kits/:id"')
       .nullable(),
     endpointErrorRate: fraction,
+    latencyCreepMsPerMin: z.number().min(0).max(MAX_DELAY_MS),
+    leakKbPerRequest: z.number().min(0).max(MAX_LEAK_KB),
   })
   .partial();
 
@@ -207,6 +227,9 @@ export function parseFaultsEnv(json: string): FaultsPatch {
 export class FaultController {
   #current: Readonly<Faults>;
 
+  /** When the current `latencyCreepMsPerMin` value was set (performance.now() ms). */
+  #creepSince = performance.now();
+
   constructor(initial: FaultsPatch = {}) {
     this.#current = Object.freeze({ ...NO_FAULTS, ...parseFaultsPatch(initial) });
   }
@@ -221,6 +244,8 @@ export class FaultController {
     const parsed = parseFaultsPatch(patch);
     this.#current = Object.freeze({ ...this.#current, ...parsed });
     this.#endpointShare = 0;
+    // A patch naming latencyCreepMsPerMin (even with the same value) restarts its clock.
+    if (parsed.latencyCreepMsPerMin !== undefined) this.#creepSince = performance.now();
     return this.#current;
   }
 
@@ -228,6 +253,8 @@ export class FaultController {
   reset(): Readonly<Faults> {
     this.#current = NO_FAULTS;
     this.#endpointShare = 0;
+    this.#creepSince = performance.now();
+    leaked.length = 0; // releases what leakKbPerRequest retained
     return this.#current;
   }
 
@@ -245,10 +272,10 @@ export class FaultController {
     return true;
   }
 
-  /** Whether any API-request fault (latency, tail, error, contention, endpoint error) is on: the hot path's fast exit. */
+  /** Whether any API-request fault (latency, tail, creep, leak, error, contention, endpoint error) is on: the hot path's fast exit. */
   get touchesApi(): boolean {
     const f = this.#current;
-    return f.latencyMs > 0 || (f.tailLatencyMs > 0 && f.tailFraction > 0) || f.errorRate > 0 || f.contentionLatencyMs > 0 || (f.endpointErrorRate > 0 && f.endpointErrorRoute !== null);
+    return f.latencyMs > 0 || f.latencyCreepMsPerMin > 0 || f.leakKbPerRequest > 0 || (f.tailLatencyMs > 0 && f.tailFraction > 0) || f.errorRate > 0 || f.contentionLatencyMs > 0 || (f.endpointErrorRate > 0 && f.endpointErrorRoute !== null);
   }
 
   /** The contention delay (ms) for an API request that arrives with `inFlight` API requests in
@@ -263,8 +290,16 @@ export class FaultController {
     const f = this.#current;
     let ms = f.latencyMs;
     if (f.tailLatencyMs > 0 && f.tailFraction > 0 && random() < f.tailFraction) ms += f.tailLatencyMs;
+    if (f.latencyCreepMsPerMin > 0) ms += Math.min(MAX_DELAY_MS, (f.latencyCreepMsPerMin * (performance.now() - this.#creepSince)) / 60_000);
     return ms;
   }
+
+  /** FAULT leakKbPerRequest: retains that many KB (non-zero bytes, so resident) forever. */
+  leakForRequest(): void {
+    const kb = this.#current.leakKbPerRequest;
+    if (kb > 0) leaked.push(Buffer.alloc(Math.round(kb * 1024), 1));
+  }
+
 
   /** Whether this API request must be answered 500. */
   shouldFail(random: () => number = Math.random): boolean {

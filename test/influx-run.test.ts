@@ -8,7 +8,7 @@ import { generateDashboards } from '../src/influx/grafana.ts';
 import { resolveConfig } from '../src/config/config.ts';
 import type { Verdict } from '../src/run/verdict.ts';
 import type { GateSpec } from '../src/config/config-schema.ts';
-import { readVerdictFromOutput, REPO, runCli, tempDir } from './helpers.ts';
+import { readVerdictFromOutput, REPO, runCli, runDirFromOutput, tempDir } from './helpers.ts';
 import { influxQuery, startInflux, type InfluxServer } from './influx-helpers.ts';
 
 // Black-box, end to end: a real InfluxDB 1.x (Debian's influxd, started here on loopback),
@@ -144,6 +144,20 @@ describe('perf run --influx (real InfluxDB, real k6, real sample-app)', () => {
       assert.equal(s.limit, g.limit);
       if (g.observed !== undefined) assert.equal(s.observed, g.observed);
     }
+  });
+
+  test('the run index line and its per-window figures are in InfluxDB too, equal to .perf/runs.jsonl', async () => {
+    const lines = readFileSync(path.join(REPO, '.perf', 'runs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json);
+    const rec = lines.find((l) => l.runId === verdict.runId);
+    assert.ok(rec, 'the run is indexed locally');
+    const rows = await influxQuery(influx.url, DB, `SELECT "status", "profile", "comparable_hash", "gates" FROM "perf_run_index" WHERE "run_id" = '${verdict.runId}'`);
+    const [, status, profile, hash, gates] = rows[0]!.values[0]!;
+    assert.deepEqual({ status, profile, hash, gates: JSON.parse(String(gates)) }, { status: rec.status, profile: rec.profile, hash: rec.comparableHash, gates: rec.gates });
+    const windows = JSON.parse(readFileSync(path.join(runDirFromOutput(REPO, stderr), 'windows.json'), 'utf8')) as Json;
+    const expected = windows.scenarios.reduce((n: number, sc: Json) => n + Object.values(sc.series as Record<string, Json>).reduce((m: number, se: Json) => m + se.windows.length, 0), 0);
+    const stored = await influxQuery(influx.url, DB, `SELECT count("count") FROM "perf_run_windows" WHERE "run_id" = '${verdict.runId}'`);
+    assert.ok(expected > 0);
+    assert.equal(stored[0]!.values[0]![1], expected);
   });
 
   test('perf analyze recomputes every gate from InfluxDB and agrees with the local verdict within tolerance', async () => {

@@ -25,6 +25,7 @@ import { ReporterMultiplexer } from '../src/reporters/reporter.ts';
 import type { GateResult, Verdict } from '../src/run/verdict.ts';
 import { configProject, readK6CsvSamples, REPO, runCli, runDirFromOutput, tempDir } from './helpers.ts';
 import { readIssuedSecrets, scanText } from './secrets-scan.ts';
+import { soakOutcome } from './fixtures/verdicts/soak.ts';
 
 const SCRIPT = `
 import http from 'k6/http';
@@ -190,6 +191,66 @@ describe('report data from a real k6 CSV', () => {
     assert.doesNotMatch(html, /href="(?:https?:|\/|\.\.)/);
     assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
     assert.equal(JSON.parse(scriptJson('a</b\u2028')), 'a</b\u2028');
+  });
+
+  test('soak: the Soak section (drift gates, budgets, memory), its two plots drawn in Chromium, the drift spans shaded', async () => {
+    // The real scenario renamed after the fixture's, its windows at the scenario's own times: 1 s windows, spans of 1.
+    const soak = soakOutcome(s.startUnix, 1, 1);
+    const verdict: Verdict = { ...fakeVerdict('x', dir), soak };
+    const d: ReportData = { verdict, scenarios: [{ ...s, scenario: 'multi-user' }], notes: [] };
+    const plots = runPlots(d);
+    const budget = plots.find((p) => p.id === 'soak-budget')!;
+    assert.deepEqual(budget.data, [[0, 1, 2, 3, 4, 5], [100, 100, 100, 100, 100, 100], [2, 5, 9, 12, 30, 34]]);
+    assert.deepEqual(budget.series.map((x) => x.label), ['100 %', 'multi-user (http_req_failed)']);
+    const memory = plots.find((p) => p.id === 'soak-memory')!;
+    assert.deepEqual(memory.data[0], Array.from({ length: 10 }, (_, i) => i * 6));
+    assert.deepEqual(memory.data[1], soak.memory[0]!.series.map((x) => x[1]));
+    // The first and last drift spans on the scenario's latency plot, once each (both gates used the same windows).
+    assert.deepEqual(
+      plots.find((p) => p.id === 's0-latency')!.bands?.map((b) => [b.from, b.to, b.label]),
+      [
+        [1, 2, 'drift: first 1'],
+        [3, 4, 'drift: last 1'],
+      ],
+    );
+    const html = renderRunHtml(d);
+    assert.match(html, /<section id="soak"><h2>Soak<\/h2>/);
+    assert.match(html, /<a href="#soak">soak<\/a>/);
+    assert.doesNotMatch(renderRunHtml({ ...d, verdict: fakeVerdict('x', dir) }), /id="soak"/, 'no section without verdict.soak');
+    const file = path.join(dir, 'soak-report.html');
+    writeFileSync(file, html);
+
+    const browser = await launchChromium();
+    try {
+      const { errors, requests, plots: drawn, text, page } = await plotPixels(browser, file);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(requests, [pathToFileURL(file).href], 'the page loads nothing');
+      for (const id of ['soak-budget', 'soak-memory', 's0-latency']) assert.ok((drawn.find((p) => p.id === id)?.pixels ?? 0) > 30, `plot ${id} drew its data: ${JSON.stringify(drawn)}`);
+      const title = 'http_req_duration{expected_response:true} p(95) max drift +20%';
+      assert.equal(await page.getAttribute(`#soak tr[data-drift-gate="${title}"]`, 'data-status'), 'failed');
+      assert.equal(await page.getAttribute('#soak tr[data-drift-gate="http_req_failed rate max drift +50%"]', 'data-status'), 'passed');
+      assert.equal(await page.getAttribute('#soak tr[data-error-budget="multi-user"]', 'data-status'), 'failed');
+      assert.equal(await page.getAttribute('#soak tr[data-memory="sample-app"]', 'data-status'), 'passed');
+      const soakText = await page.locator('#soak').innerText();
+      assert.match(soakText, /multi-user\s+12\.1 ms\s+31\.4 ms\s+\+159\.5%\s+0\.004\s+failed/);
+      assert.match(soakText, /ws-events: 8 ms → 8\.2 ms .*stable/);
+      assert.match(soakText, /34 %/);
+      assert.match(soakText, /\+12 MB\/h/);
+      assert.match(soakText, /api was not started by perf/);
+      assert.match(text, /Soak/);
+      // The drift spans' translucent blue, alone on the latency canvas's transparent background.
+      const shaded = await page.evaluate(() => {
+        const canvas = document.querySelector<HTMLCanvasElement>('[data-plot="s0-latency"] canvas')!;
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i + 3]! >= 15 && data[i + 3]! <= 40 && Math.abs(data[i]! - 31) <= 12 && Math.abs(data[i + 1]! - 119) <= 12 && Math.abs(data[i + 2]! - 180) <= 12) n++;
+        return n;
+      });
+      assert.ok(shaded > 1000, `drift spans shaded: ${shaded} pixels`);
+      await page.close();
+    } finally {
+      await browser.close();
+    }
   });
 
   test('a report that cannot be written is a message from the multiplexer, not a crash', async () => {

@@ -8,6 +8,7 @@ import { capture, drive, ESC } from './fixtures/verdicts/harness.ts';
 import { interruptedVerdict } from './fixtures/verdicts/interrupted.ts';
 import { partsVerdict } from './fixtures/verdicts/parts.ts';
 import { passingVerdict } from './fixtures/verdicts/passing.ts';
+import { soakVerdict } from './fixtures/verdicts/soak.ts';
 
 const CWD = '/work/project';
 const runDirOf = (id: string) => path.join(CWD, '.perf', 'runs', id);
@@ -114,6 +115,32 @@ describe('console reporter, off a TTY (CI logs)', () => {
     for (let s = 1; s <= 5; s++) await r.onProgress!('load', { elapsedMs: s * 1000, expectedMs: 120_000, vus: 15, iterations: s * 100, scenario: 'journey' });
     assert.equal(count(out.text, /^ {4}… load /), 1);
     assert.match(out.text, /^ {4}… load 0:01 \/ 2:00 journey {2}15 VUs {2}100 iterations$/m);
+  });
+
+  test('a soak block after the gates: drift gates with their parts, error budgets, target memory, notes', async () => {
+    const text = await render(soakVerdict);
+    assert.doesNotMatch(text, ESC);
+    const all = lines(text);
+    const at = (re: RegExp) => all.findIndex((l) => re.test(l));
+    assert.ok(at(/^gates:$/) < at(/^soak:$/) && at(/^soak:$/) < at(/^verdict: FAILED/), 'soak after the gates, before the verdict');
+    // Several scenarios: the gate with its status, then every part.
+    assert.match(text, /^ {2}✗ http_req_duration\{expected_response:true\} p\(95\) max drift \+20%: failed$/m);
+    assert.match(text, /^ {6}✗ multi-user: 12\.1 ms → 31\.4 ms \(\+159\.5%, p=0\.004, drifted; 5\/5 windows of 10 s\)$/m);
+    assert.match(text, /^ {6}· ws-events: 8 ms → 8\.2 ms \(\+2\.5%, p=0\.41, stable; 5\/5 windows of 10 s\)$/m);
+    // One scenario: the deciding part on the gate's line.
+    assert.match(text, /^ {2}✓ http_req_failed rate max drift \+50%: passed — multi-user: 0\.002 → 0\.0021 \(\+5\.0%, p=0\.3, stable; 5\/5 windows of 10 s\)$/m);
+    // A failed budget says why.
+    assert.match(text, /^ {2}✗ error budget of 1 % http_req_failed in multi-user: the window at 40 s burned it 12\.5× too fast \(25 of 200 failed; at most 10×\)$/m);
+    assert.match(text, /^ {2}✓ target memory sample-app: 95 → 97 MB, \+12 MB\/h \(limit 50 MB\/h\) passed$/m);
+    assert.match(text, /^ {2}soak\.targetMemory: api was not started by perf/m);
+    // A budget that passed: what it spent and its worst window.
+    const passed = { ...soakVerdict, soak: { ...soakVerdict.soak!, errorBudget: [{ ...soakVerdict.soak!.errorBudget[0]!, status: 'passed' as const, reason: undefined, worstWindow: { start: soakVerdict.soak!.errorBudget[0]!.windows[4]!.start, burnRate: 2.1, samples: 200, failed: 4 } }] } };
+    assert.match(await render(passed), /^ {2}✓ spent 34 % of 1 % http_req_failed in multi-user; worst window 2\.1× at 40 s$/m);
+    // Notes in yellow on a TTY.
+    const out = capture({ isTTY: true, columns: 100 });
+    await consoleReporter({ stream: out, env: {}, cwd: CWD }).onRunEnd!(soakVerdict, runDirOf(soakVerdict.runId));
+    assert.match(out.text, /\x1b\[33msoak\.targetMemory: api was not started/);
+    assert.doesNotMatch(await render(passingVerdict), /^soak:/m, 'no soak block without verdict.soak');
   });
 
   test('the old call form consoleReporter(stream) still works', async () => {

@@ -8,6 +8,7 @@ import type { Verdict } from '../src/run/verdict.ts';
 import { failingVerdict, FAILED_CORRELATION } from './fixtures/verdicts/failing.ts';
 import { interruptedVerdict } from './fixtures/verdicts/interrupted.ts';
 import { passingVerdict } from './fixtures/verdicts/passing.ts';
+import { soakVerdict } from './fixtures/verdicts/soak.ts';
 import { tempDir } from './helpers.ts';
 
 async function summarize(v: Verdict, existing = ''): Promise<string> {
@@ -85,6 +86,26 @@ describe('github step summary reporter', () => {
     const md = await summarize(interruptedVerdict);
     assert.match(md, /^## ⚠️ perf: INTERRUPTED$/m);
     assert.match(md, /^\| flows \| ⚠️ interrupted \| 1 passed, 1 interrupted \|/m);
+  });
+
+  test('a soak run: a Soak section with the drift gates per scenario, the error budgets, target memory and notes', async () => {
+    const md = await summarize(soakVerdict);
+    assert.match(md, /^### Soak$/m);
+    assert.ok(md.indexOf('### Gates') < md.indexOf('### Soak'));
+    const title = 'http\\_req\\_duration\\{expected\\_response:true\\} p(95) max drift +20%';
+    const drift = table(md, '| Drift gate |');
+    assert.deepEqual(drift, [
+      [title, 'multi-user', '12.1 ms', '31.4 ms', '+159.5%', '0.004', '❌ failed (drifted)'],
+      [title, 'ws-events', '8 ms', '8.2 ms', '+2.5%', '0.41', 'stable'],
+      ['http\\_req\\_failed rate max drift +50%', 'multi-user', '0.002 ratio', '0.0021 ratio', '+5.0%', '0.3', '✅ passed (stable)'],
+    ]);
+    const budgets = table(md, '| Error budget |');
+    assert.equal(budgets.length, 1);
+    assert.deepEqual(budgets[0]!.slice(0, 5), ['1 % http\\_req\\_failed', 'multi-user', '34 %', '34 of 10000', '12.5× at 40 s (max 10×)']);
+    assert.match(budgets[0]![5]!, /^❌ failed — error budget of 1 % http\\_req\\_failed in multi-user: the window at 40 s burned it 12\.5× too fast/);
+    assert.deepEqual(table(md, '| Target memory |'), [['sample-app (pid 4242)', '95 MB', '97 MB', '98.2 MB', '+12 MB/h', '50 MB/h', '✅ passed']]);
+    assert.match(md, /^- 🟡 soak\.targetMemory: api was not started by perf \(target\.start\): its memory is not judged$/m);
+    assert.doesNotMatch(await summarize(passingVerdict), /### Soak/);
   });
 
   test('verdict text cannot break the table or escape its code block', async () => {

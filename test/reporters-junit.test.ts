@@ -10,6 +10,7 @@ import { failingVerdict, FAILED_CORRELATION } from './fixtures/verdicts/failing.
 import { interruptedVerdict } from './fixtures/verdicts/interrupted.ts';
 import { partsVerdict } from './fixtures/verdicts/parts.ts';
 import { passingVerdict } from './fixtures/verdicts/passing.ts';
+import { soakVerdict } from './fixtures/verdicts/soak.ts';
 import { tempDir } from './helpers.ts';
 
 // JUnit is checked with an independent parser (fast-xml-parser), not the library that
@@ -174,6 +175,55 @@ describe('junit reporter', () => {
     const v: Verdict = { ...passingVerdict, phases: passingVerdict.phases.filter((p) => p.name !== 'load') };
     const { suites } = parse((await writeJunit(v)).xml);
     assert.deepEqual(suite(suites, 'load').testcase.map((c) => c.name), ['gate http_req_duration{name:login} p(95) < 300']);
+  });
+
+  test('soak: a case per drift gate (parts as properties), per error budget and per target memory trend', async () => {
+    const { root, suites } = parse((await writeJunit(soakVerdict)).xml);
+    const load = suite(suites, 'load');
+    const failed = kase(load, 'gate http_req_duration{expected_response:true} p(95) max drift +20%');
+    assert.equal(failed.failure?.type, 'drift');
+    assert.equal(failed.failure?.message, soakVerdict.reasons[0]);
+    assert.match(String(failed.failure?.['#text']), /^latency must not creep up\ndrift gate .* failed in multi-user: 12\.1 ms in the first 5 steady windows → 31\.4 ms in the last 5 \(\+159\.5%, rank test p=0\.004 < 0\.05\)$/);
+    assert.deepEqual(props(failed.properties), {
+      significance: '0.05',
+      'part.1': 'multi-user: 12.1 ms → 31.4 ms (+159.5%, p=0.004, drifted; 5/5 windows of 10 s)',
+      'part.2': 'ws-events: 8 ms → 8.2 ms (+2.5%, p=0.41, stable; 5/5 windows of 10 s)',
+      description: 'latency must not creep up',
+    });
+    const passed = kase(load, 'gate http_req_failed rate max drift +50%');
+    assert.equal(passed.failure, undefined);
+    assert.equal(props(passed.properties)['part.1'], 'multi-user: 0.002 → 0.0021 (+5.0%, p=0.3, stable; 5/5 windows of 10 s)');
+    const budget = kase(load, 'error budget http_req_failed in multi-user');
+    assert.equal(budget.failure?.type, 'error-budget');
+    assert.equal(budget.failure?.message, soakVerdict.reasons[1]);
+    assert.match(String(budget.failure?.['#text']), /\nspent 34 % of 1 % http_req_failed in multi-user; worst window 12\.5× at 40 s$/);
+    assert.equal(props(budget.properties).worstWindow, '12.5× at 40 s (25 of 200 failed)');
+    const memory = kase(load, 'target memory sample-app');
+    assert.equal(memory.failure, undefined);
+    assert.equal(props(memory.properties).slopeMbPerHour, '12');
+    assert.equal(root.failures, '2');
+
+    // Insufficient data fails the case; a gate that did not run is skipped; a memory trend without a slope fails.
+    const s = soakVerdict.soak!;
+    const v: Verdict = {
+      ...soakVerdict,
+      soak: {
+        ...s,
+        drift: [
+          { ...s.drift[0]!, status: 'insufficient-data', decided: { ...s.drift[0]!.parts[0]!, verdict: 'insufficient' } },
+          { ...s.drift[1]!, status: 'not-run', decided: undefined, parts: [], note: 'no per-window figures: the load phase did not run' },
+        ],
+        memory: [{ ...s.memory[0]!, status: 'insufficient-data', slopeMbPerHour: undefined, reason: 'sample-app (pid 4242): 2 memory reading(s) after the ramp-up, the slope needs 3' }],
+      },
+    };
+    const load2 = suite(parse((await writeJunit(v)).xml).suites, 'load');
+    const insufficient = kase(load2, 'gate http_req_duration{expected_response:true} p(95) max drift +20%');
+    assert.equal(insufficient.failure?.type, 'insufficient-data');
+    assert.match(String(insufficient.failure?.message), /^insufficient data: drift gate .* insufficient-data$/);
+    assert.equal(kase(load2, 'gate http_req_failed rate max drift +50%').skipped?.message, 'not run: no per-window figures: the load phase did not run');
+    const mem = kase(load2, 'target memory sample-app');
+    assert.equal(mem.failure?.type, 'insufficient-data');
+    assert.match(String(mem.failure?.message), /^insufficient data: sample-app \(pid 4242\): 2 memory reading/);
   });
 
   test('a gate of several parts lists each with its figure, fails with the failing ones; a k6 disagreement fails its case', async () => {

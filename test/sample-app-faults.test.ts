@@ -2,12 +2,14 @@
 // switched off, the symptom is gone (so none of these checks can pass on a healthy app).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { NO_FAULTS, startSampleApp, type SampleAppHandle } from '../sample-app/index.ts';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { NO_FAULTS, parseFaultFlag, startSampleApp, type SampleAppHandle } from '../sample-app/index.ts';
 import { http, openWs, signup, type TestUser } from './sample-app-helpers.ts';
 
 let app: SampleAppHandle;
@@ -394,5 +396,105 @@ describe('faults switched at run time through the admin port', () => {
     assert.equal((await http(app.adminUrl, 'GET', '/faults')).body.latencyMs, 10);
     assert.throws(() => app.setFaults({ tailFraction: -1 }), /tailFraction/);
     await resetFaults();
+  });
+});
+
+describe('faults that degrade with uptime (soak drift)', () => {
+  /** The fastest of 3 sequential API requests (a 401 is delayed like any answer): one slow
+   *  outlier on a noisy box does not count, the fault's delay does. */
+  const fastestMs = async (url: string) => {
+    const times = [];
+    for (let i = 0; i < 3; i++) times.push((await http(url, 'GET', '/brand-kits')).ms);
+    return Math.min(...times);
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('latencyCreepMsPerMin: API latency grows with the time since the fault was set; re-setting it restarts the clock', async () => {
+    // 600 ms per minute = +10 ms per second.
+    const creeping = await startSampleApp({ seed: false, faults: { latencyCreepMsPerMin: 600 } });
+    try {
+      assert.equal((await http(creeping.adminUrl, 'GET', '/faults')).body.latencyCreepMsPerMin, 600);
+      const early = await fastestMs(creeping.baseUrl);
+      await sleep(2_000);
+      const late = await fastestMs(creeping.baseUrl);
+      // Expected about +20 ms; a lower bound well below it.
+      assert.ok(late - early >= 10, `early ${early.toFixed(1)} ms, 2 s later ${late.toFixed(1)} ms`);
+      assert.equal((await http(creeping.baseUrl, 'GET', '/health')).status, 200);
+      assert.ok((await http(creeping.baseUrl, 'GET', '/health')).ms < late, '/health is exempt');
+      // Set again through the admin API: the clock restarts, the added latency is back near 0.
+      assert.equal((await http(creeping.adminUrl, 'PUT', '/faults', { body: { latencyCreepMsPerMin: 600 } })).status, 200);
+      const restarted = await fastestMs(creeping.baseUrl);
+      assert.ok(late - restarted >= 10, `after the restart ${restarted.toFixed(1)} ms, before it ${late.toFixed(1)} ms`);
+    } finally {
+      await creeping.stop();
+    }
+    // The fault off (the shared app, all faults reset): no growth over the same 2 s.
+    await resetFaults();
+    const early = await fastestMs(base);
+    await sleep(2_000);
+    const late = await fastestMs(base);
+    assert.ok(late - early < 10, `without the fault: ${early.toFixed(1)} ms then ${late.toFixed(1)} ms`);
+  });
+
+  test('leakKbPerRequest: every API request retains that much memory (the process RSS grows); 0 stops it, DELETE /faults releases it', async () => {
+    // startSampleApp runs in this process: its pid is ours, /proc/<pid>/status is the app's RSS.
+    assert.equal(app.pid, process.pid);
+    const rssMb = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${app.pid}/status`, 'utf8'))![1]) / 1024;
+    const requests = async (n: number) => {
+      for (let i = 0; i < n; i += 10) {
+        const batch = await Promise.all(Array.from({ length: 10 }, () => http(base, 'GET', '/brand-kits', { token: alice.accessToken })));
+        assert.ok(batch.every((r) => r.status === 200));
+      }
+    };
+    await resetFaults();
+    await requests(20); // warm-up
+    let before = rssMb();
+    await requests(100);
+    const healthyGrowth = rssMb() - before;
+    assert.ok(healthyGrowth < 30, `without the fault RSS grew ${healthyGrowth.toFixed(1)} MB over 100 requests`);
+
+    assert.equal((await setFaults({ leakKbPerRequest: 1024 })).status, 200);
+    const buffersBefore = process.memoryUsage().arrayBuffers;
+    before = rssMb();
+    await requests(100);
+    const leakGrowth = rssMb() - before;
+    assert.ok(leakGrowth >= 60, `with 1 MB per request RSS grew ${leakGrowth.toFixed(1)} MB over 100 requests`);
+    // /health is not an API route: it leaks nothing.
+    const leakedBytes = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 20; i++) await http(base, 'GET', '/health');
+    assert.ok(process.memoryUsage().arrayBuffers - leakedBytes < 10 * 1024 * 1024, '/health is exempt');
+
+    // Back to 0: the growth stops (what leaked stays).
+    await setFaults({ leakKbPerRequest: 0 });
+    before = rssMb();
+    await requests(100);
+    assert.ok(rssMb() - before < 30, `leakKbPerRequest 0: RSS grew ${(rssMb() - before).toFixed(1)} MB`);
+    assert.ok(process.memoryUsage().arrayBuffers - buffersBefore >= 90 * 1024 * 1024, 'the leaked buffers are still held');
+
+    // DELETE /faults drops the retained buffers: after a GC the memory is gone.
+    await resetFaults();
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    let released = 0;
+    for (let i = 0; i < 20 && released < 90 * 1024 * 1024; i++) {
+      gc();
+      await sleep(50);
+      released = leakedBytes - process.memoryUsage().arrayBuffers;
+    }
+    assert.ok(released >= 90 * 1024 * 1024, `released ${(released / 1024 / 1024).toFixed(1)} MB after DELETE /faults`);
+  });
+
+  test('the schema rejects negative (and, for the leak, over-cap) values, naming the field; flags and start-up options take them', async () => {
+    const bad = await setFaults({ latencyCreepMsPerMin: -1, leakKbPerRequest: -5 });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(bad.body.fields.map((f: { field: string }) => f.field).sort(), ['latencyCreepMsPerMin', 'leakKbPerRequest']);
+    assert.equal((await setFaults({ leakKbPerRequest: 2048 })).status, 422);
+    assert.deepEqual((await http(app.adminUrl, 'GET', '/faults')).body, NO_FAULTS, 'nothing changed');
+    assert.throws(() => app.setFaults({ latencyCreepMsPerMin: -60 }), /latencyCreepMsPerMin/);
+    assert.throws(() => app.setFaults({ leakKbPerRequest: -1 }), /leakKbPerRequest/);
+    await assert.rejects(startSampleApp({ seed: false, faults: { leakKbPerRequest: -1 } }), /leakKbPerRequest/);
+    assert.deepEqual(parseFaultFlag('latencyCreepMsPerMin=60'), { latencyCreepMsPerMin: 60 });
+    assert.deepEqual(parseFaultFlag('leakKbPerRequest=1024'), { leakKbPerRequest: 1024 });
+    assert.throws(() => parseFaultFlag('leakKbPerRequest=-1'), /leakKbPerRequest/);
   });
 });

@@ -61,7 +61,7 @@ export interface RunIndexRecord {
  * what a baseline comparison must be able to see).
  */
 export function comparableHash(config: ResolvedConfig): string {
-  const { gates: _g, reporters: _r, webhook: _w, influx: _i, sampleApp, ...rest } = config;
+  const { gates: _g, reporters: _r, webhook: _w, influx: _i, soak: _s, sampleApp, ...rest } = config;
   const { faults: _f, ...app } = sampleApp;
   return createHash('sha256').update(JSON.stringify({ ...rest, sampleApp: app })).digest('hex').slice(0, 16);
 }

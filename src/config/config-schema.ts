@@ -6,6 +6,7 @@ import { agentSchema } from './schema-agent.ts';
 import { authRequestSchema, authSchema } from './schema-auth.ts';
 import { healthSchema } from './schema-health.ts';
 import { serviceSchema } from './schema-services.ts';
+import { soakSchema } from './schema-soak.ts';
 
 /**
  * The shape of `perf.config.ts`, as a zod schema: one declaration gives the TypeScript
@@ -447,13 +448,23 @@ export const gateSchema = z
           "A relative gate: the largest increase of the statistic over the baseline run's (`perf run --baseline`), as a percentage. It fails only when the increase is larger AND a Mann-Whitney U test over the steady windows' per-window statistic says it is beyond run-to-run noise (docs/baselines.md). Evaluated only with a baseline.",
         examples: ['15%'],
       }),
+    /** A drift gate: the largest change of the statistic from the first steady windows of a scenario to its last windows, as a percentage. */
+    maxDrift: z
+      .string()
+      .regex(/^\d+(\.\d+)?%$/, 'must be a percentage such as "20%"')
+      .optional()
+      .meta({
+        description:
+          'A drift gate: the largest change of the statistic from the first steady windows of a scenario to its last windows, as a percentage. For a soak: does it degrade over hours? It fails only when the change is larger AND a Mann-Whitney U test says the last windows are worse than the first beyond window-to-window noise. How many windows: `soak.driftWindows` (docs/soak.md).',
+        examples: ['20%'],
+      }),
     /** For a relative gate: the significance level of the rank test, the chance of calling run-to-run noise a regression. */
     significance: z
       .number()
       .gt(0)
       .lt(0.5)
       .optional()
-      .meta({ description: 'For a relative gate: the significance level of the rank test, the chance of calling run-to-run noise a regression. Absent: 0.01.', examples: [0.05] }),
+      .meta({ description: 'For a relative gate: the significance level of the rank test, the chance of calling run-to-run noise a regression. Absent: 0.01. For a drift gate: the same, window against window.', examples: [0.05] }),
     /** Stop the load test as soon as this gate fails. */
     abortOnFail: z.boolean().default(false).meta({ description: 'Stop the load test as soon as this gate fails.', examples: [true] }),
     /** Pass a gate that has fewer samples than its statistic needs instead of failing it. */
@@ -505,14 +516,17 @@ export const gateSchema = z
   })
   .strict()
   .superRefine((g, ctx) => {
-    if (g.limit === undefined && g.maxIncrease === undefined) ctx.addIssue({ code: 'custom', path: ['limit'], message: 'a gate needs `limit` (absolute) or `maxIncrease` (relative to a baseline run)' });
-    if (g.limit !== undefined && g.maxIncrease !== undefined) ctx.addIssue({ code: 'custom', path: ['maxIncrease'], message: 'a gate has `limit` or `maxIncrease`, not both: declare two gates' });
-    if (g.maxIncrease !== undefined) {
-      if (g.groupBy) ctx.addIssue({ code: 'custom', path: ['groupBy'], message: 'a relative gate (`maxIncrease`) is compared per scenario, not per tag value: drop groupBy' });
-      if (g.abortOnFail) ctx.addIssue({ code: 'custom', path: ['abortOnFail'], message: 'a relative gate is decided after the load, against the baseline: k6 cannot abort on it' });
-      if (g.stat === 'count' || g.stat === 'min') ctx.addIssue({ code: 'custom', path: ['stat'], message: `a relative gate compares a percentile, avg, med, max or rate; ${g.stat} is not one` });
+    const kinds = [g.limit !== undefined && 'limit', g.maxIncrease !== undefined && 'maxIncrease', g.maxDrift !== undefined && 'maxDrift'].filter((k): k is string => !!k);
+    if (!kinds.length) ctx.addIssue({ code: 'custom', path: ['limit'], message: 'a gate needs `limit` (absolute), `maxIncrease` (relative to a baseline run) or `maxDrift` (first windows against last)' });
+    if (kinds.length > 1) ctx.addIssue({ code: 'custom', path: [kinds[1]!], message: `a gate has one of \`limit\`, \`maxIncrease\` or \`maxDrift\`, not ${kinds.map((k) => `\`${k}\``).join(' and ')}: declare one gate each` });
+    for (const kind of ['maxIncrease', 'maxDrift'] as const) {
+      if (g[kind] === undefined) continue;
+      const what = kind === 'maxIncrease' ? 'a relative gate (`maxIncrease`)' : 'a drift gate (`maxDrift`)';
+      if (g.groupBy) ctx.addIssue({ code: 'custom', path: ['groupBy'], message: `${what} is compared per scenario, not per tag value: drop groupBy` });
+      if (g.abortOnFail) ctx.addIssue({ code: 'custom', path: ['abortOnFail'], message: `${what} is decided after the load, from its windows: k6 cannot abort on it` });
+      if (g.stat === 'count' || g.stat === 'min') ctx.addIssue({ code: 'custom', path: ['stat'], message: `${what} compares a percentile, avg, med, max or rate; ${g.stat} is not one` });
     }
-    if (g.significance !== undefined && g.maxIncrease === undefined) ctx.addIssue({ code: 'custom', path: ['significance'], message: 'significance applies to a relative gate (`maxIncrease`) only' });
+    if (g.significance !== undefined && g.maxIncrease === undefined && g.maxDrift === undefined) ctx.addIssue({ code: 'custom', path: ['significance'], message: 'significance applies to a relative gate (`maxIncrease`) or a drift gate (`maxDrift`) only' });
     if (g.groupBy && g.tags && g.groupBy in g.tags) {
       ctx.addIssue({ code: 'custom', path: ['groupBy'], message: `"${g.groupBy}" is also a tag filter of this gate: group by another tag, or drop it from tags` });
     }
@@ -853,6 +867,12 @@ export const configSchema = z
         description: 'The `load` phase: which k6 scenarios run, with which profile, for how long, and how their `check()`s are judged. Gates are under `gates`.',
         examples: [{ scenarios: ['notes-journey'], profile: 'smoke', duration: '30s' }],
       }),
+    /** What a long run is judged on beyond its gates: how many windows drift gates compare, an error budget spent over time, the target's memory growth. */
+    soak: soakSchema.default({}).meta({
+      description:
+        "What a long run is judged on beyond its gates: how many windows drift gates compare, an error budget spent over time, the target's memory growth. Drift gates are gates with `maxDrift`. Evaluated after the load whatever the profile; meant for `--profile soak` (docs/soak.md).",
+      examples: [{ errorBudget: { budget: 0.01 }, targetMemory: { maxGrowthMbPerHour: 50 } }],
+    }),
     /** Where the verdict is reported. */
     reporters: z
       .array(z.enum(['console', 'json', 'junit', 'github', 'webhook']))
@@ -904,7 +924,7 @@ export type EndpointSpec = z.output<typeof endpointSchema>;
 export type OpenApiConfig = z.output<typeof openapiSchema>;
 export type DatabaseExpectation = z.output<typeof databaseSchema>;
 export type TableExpectation = z.output<typeof tableExpectationSchema>;
-/** A gate as declared: absolute (`limit`) or relative to a baseline run (`maxIncrease`). */
+/** A gate as declared: absolute (`limit`), relative to a baseline run (`maxIncrease`) or a drift gate (`maxDrift`). */
 export type GateDecl = z.output<typeof gateSchema>;
 /** An absolute gate: `stat op limit`, a k6 threshold and perf's own evaluation (analysis/gates.ts). */
 export type GateSpec = GateDecl & { limit: number };
@@ -912,6 +932,9 @@ export type GateSpec = GateDecl & { limit: number };
 export type RelativeGateSpec = GateDecl & { maxIncrease: string };
 export const isAbsoluteGate = (g: GateDecl): g is GateSpec => g.limit !== undefined;
 export const isRelativeGate = (g: GateDecl): g is RelativeGateSpec => g.maxIncrease !== undefined;
+/** A drift gate: the statistic of a scenario's last windows against its first steady ones (src/soak/drift.ts). */
+export type DriftGateSpec = GateDecl & { maxDrift: string };
+export const isDriftGate = (g: GateDecl): g is DriftGateSpec => g.maxDrift !== undefined;
 export type PhasePolicyConfig = z.output<typeof phasePolicySchema>;
 export type FrontendConfig = z.output<typeof frontendSchema>;
 export type FrontendPage = z.output<typeof frontendPageSchema>;

@@ -5,6 +5,8 @@ import { INFLUX_MEASUREMENTS as M, INFLUX_TAGS as T } from './influx-schema.ts';
 import type { Redactor } from '../redact/redact.ts';
 import type { CheckEndInfo, PhaseBeginInfo } from '../reporters/reporter.ts';
 import type { GateResult, PhaseResult } from '../run/verdict.ts';
+import type { RunIndexRecord } from '../baseline/run-index.ts';
+import type { WindowsFile } from '../../analysis/window-capture.ts';
 
 /**
  * perf's own run events as InfluxDB points (shapes documented in influx-schema.ts).
@@ -166,6 +168,70 @@ export function windowPoints(runId: string, p: PhaseResult): IPoint[] {
         },
         timestamp: new Date(w.start * 1000),
       });
+    }
+  }
+  return out;
+}
+
+/** The run index in InfluxDB (src/baseline/run-index.ts, written at the end of the run). */
+export const RUN_INDEX_MEASUREMENT = M.runIndex;
+/** The per-window figures of each gate's samples (the run folder's windows.json). */
+export const RUN_WINDOWS_MEASUREMENT = M.runWindows;
+
+/**
+ * The run's `.perf/runs.jsonl` line as one point: what identifies and groups runs as tags
+ * (run_id, status, profile, users, comparable_hash, git_sha, baseline_run_id), the rest as
+ * fields; `gates` is the record's array as JSON. The caller redacts the record first
+ * (InfluxSession.finish: `redactDeep`).
+ */
+export function runIndexPoint(record: RunIndexRecord, at: Date): IPoint {
+  return {
+    measurement: RUN_INDEX_MEASUREMENT,
+    tags: {
+      [T.runId]: record.runId,
+      status: record.status,
+      ...(record.profile ? { profile: record.profile } : {}),
+      ...(record.users !== undefined ? { users: String(record.users) } : {}),
+      comparable_hash: record.comparableHash,
+      ...(record.gitSha ? { git_sha: record.gitSha } : {}),
+      ...(record.baselineRunId ? { baseline_run_id: record.baselineRunId } : {}),
+    },
+    fields: {
+      ...(record.configHash ? { config_hash: record.configHash } : {}),
+      scenarios: record.scenarios.join(','),
+      started_at: record.startedAt,
+      finished_at: record.finishedAt,
+      gates: JSON.stringify(record.gates),
+      gates_failed: record.gates.filter((g) => g.status === 'failed').length,
+      windows: record.windows ?? '',
+    },
+    timestamp: at,
+  };
+}
+
+/**
+ * windows.json as points: one per scenario × sample key × window, at the window's start,
+ * tagged run_id, perf_scenario, series (the sample key), type and ramp_up. `histogram` is the
+ * compressed base64 HDR (trends only), decodable with analysis/histogram.ts decodeHistogram.
+ */
+export function runWindowPoints(runId: string, w: WindowsFile): IPoint[] {
+  const out: IPoint[] = [];
+  for (const sc of w.scenarios) {
+    for (const [key, series] of Object.entries(sc.series)) {
+      for (const win of series.windows) {
+        out.push({
+          measurement: RUN_WINDOWS_MEASUREMENT,
+          tags: { [T.runId]: runId, [T.scenario]: sc.scenario, series: key, type: series.type, ramp_up: String(win.start < sc.rampUpEnd) },
+          fields: {
+            count: win.count,
+            non_zero: win.nonZero,
+            sum: win.sum,
+            window_seconds: w.windowSeconds,
+            ...(win.histogram ? { histogram: win.histogram } : {}),
+          },
+          timestamp: new Date(win.start * 1000),
+        });
+      }
     }
   }
   return out;

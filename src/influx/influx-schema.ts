@@ -30,6 +30,10 @@ export const INFLUX_MEASUREMENTS = {
   gate: 'perf_gate',
   /** The harness's HDR figures per time window of each scenario: tags run_id, phase, perf_scenario, ramp_up; fields requests, p95_ms, p99_ms, error_rate, drift_p95_pct. */
   window: 'perf_window',
+  /** The run index (src/baseline/run-index.ts), one per run: tags run_id, status, profile, users, comparable_hash, git_sha, baseline_run_id; fields config_hash, scenarios, started_at, finished_at, gates (JSON), gates_failed, windows. */
+  runIndex: 'perf_run_index',
+  /** The run's windows.json, one per scenario × series × window at the window's start: tags run_id, perf_scenario, series, type, ramp_up; fields count, non_zero, sum, histogram (base64 HDR), window_seconds. */
+  runWindows: 'perf_run_windows',
 } as const;
 
 /** Database when the URL names none. */

@@ -4,12 +4,14 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfluxDB, type IPoint } from 'influx';
 import type { GateSpec } from '../config/config-schema.ts';
-import { gatePoint, runEndPoint, specOf } from './influx-points.ts';
+import { gatePoint, runEndPoint, runIndexPoint, runWindowPoints, specOf } from './influx-points.ts';
 import { INFLUX_CREDENTIAL_ENV, INFLUX_TAGS, influxString, parseInfluxUrl, type InfluxTarget } from './influx-schema.ts';
 import type { Redactor } from '../redact/redact.ts';
 import { influxReporter } from '../reporters/influx.ts';
 import type { Reporter } from '../reporters/reporter.ts';
 import type { GateResult, InfluxOutcome, PhaseResult } from '../run/verdict.ts';
+import type { RunIndexRecord } from '../baseline/run-index.ts';
+import type { WindowsFile } from '../../analysis/window-capture.ts';
 
 /**
  * One run's connection to InfluxDB 1.x (issue 6). Contracts:
@@ -77,6 +79,21 @@ function sanitize(p: IPoint): IPoint {
   const tags = Object.fromEntries(Object.entries(p.tags ?? {}).filter(([, v]) => v !== undefined && v !== ''));
   const fields = Object.fromEntries(Object.entries(p.fields ?? {}).filter(([, v]) => v !== undefined && (typeof v !== 'number' || Number.isFinite(v))));
   return { ...p, tags, fields };
+}
+
+/**
+ * windows.json with its free texts (scenario names, sample keys: tag values from the config)
+ * redacted. The histograms are left as they are: redacting inside base64 could only corrupt them.
+ */
+function redactWindowNames(w: WindowsFile, redactor: Redactor): WindowsFile {
+  return {
+    ...w,
+    scenarios: w.scenarios.map((sc) => ({
+      ...sc,
+      scenario: redactor.redactString(sc.scenario),
+      series: Object.fromEntries(Object.entries(sc.series).map(([key, series]) => [redactor.redactString(key), series])),
+    })),
+  };
 }
 
 /** Pauses between the end-of-run write retries. */
@@ -244,11 +261,24 @@ export class InfluxSession {
   }
 
   /**
-   * End of run, before the verdict is written: the gate summaries and the run's end point,
-   * a last flush, then what of the run is in InfluxDB. Bounded in time (a few request
-   * timeouts) when InfluxDB is gone.
+   * End of run, before the verdict is written: the gate summaries, the run index record and
+   * the run's windows.json (when given), the run's end point, a last flush, then what of the
+   * run is in InfluxDB (the index and window points are counted like the others). Bounded in
+   * time (a few request timeouts) when InfluxDB is gone.
    */
-  async finish(run: { phases: PhaseResult[]; gates: GateResult[]; gateSpecs?: GateSpec[]; status: string; startedAt: Date; finishedAt: Date; runDir: string }): Promise<InfluxOutcome> {
+  async finish(run: {
+    phases: PhaseResult[];
+    gates: GateResult[];
+    gateSpecs?: GateSpec[];
+    status: string;
+    startedAt: Date;
+    finishedAt: Date;
+    runDir: string;
+    /** The run's `.perf/runs.jsonl` line: one `perf_run_index` point at `finishedAt`. */
+    index?: RunIndexRecord;
+    /** The run's windows.json: `perf_run_windows` points, one per scenario × sample key × window. */
+    windows?: WindowsFile;
+  }): Promise<InfluxOutcome> {
     if (this.timer) clearInterval(this.timer);
     const base = { url: this.target.url, database: this.target.database };
     if (this.state !== 'ok') {
@@ -259,6 +289,8 @@ export class InfluxSession {
       };
     }
     this.enqueue(run.gates.map((g, i) => gatePoint(this.opts.runId, g, run.finishedAt, specOf(g, i, run.gateSpecs ?? []))));
+    if (run.index) this.enqueue([runIndexPoint(this.opts.redactor.redactDeep(run.index), run.finishedAt)]);
+    if (run.windows) this.enqueue(runWindowPoints(this.opts.runId, redactWindowNames(run.windows, this.opts.redactor)));
     this.enqueue([runEndPoint(this.opts.runId, run.status, run.finishedAt.getTime() - run.startedAt.getTime(), run.finishedAt)]);
     await this.flush();
     // A few retries with growing pauses (3.5 s in all): InfluxDB may be restarting, or slow to

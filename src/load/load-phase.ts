@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { BundledScenario } from '../../bundler/bundle.ts';
-import { askedLoad, LoadConcurrencyIngest } from '../../analysis/concurrency.ts';
+import { askedLoad, LoadConcurrencyIngest, rampUpSecondsOf } from '../../analysis/concurrency.ts';
 import { crossCheck, decideGate, gatesToThresholds } from '../../analysis/gates.ts';
 import { percentileMs } from '../../analysis/histogram.ts';
 import { ingestK6Csv, metricTypesFromSummary } from '../../analysis/k6-csv.ts';
@@ -82,7 +82,7 @@ export interface LoadPhaseOptions {
    * `captureWindowSeconds` in `<runDir>/windows.json`, for `--baseline` and `perf compare`
    * (analysis/window-capture.ts).
    */
-  captureGates?: readonly GateDecl[];
+  captureGates?: readonly Pick<GateDecl, 'metric' | 'tags' | 'responses'>[];
   captureWindowSeconds?: number;
 }
 
@@ -296,7 +296,9 @@ async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts
       }
     : load.tap;
   const store: MetricStore = await ingestK6Csv(r.files.samples, metricTypesFromSummary(r.files.summary), windowSecondsFor(opts.durationMs), toInflux, tap);
-  const captured = capture?.result(scenario, store.firstTimestamp, store.lastTimestamp, opts.rampUpSeconds ?? 0);
+  // The ramp-up as k6 resolved the scenario's options (none for a constant executor), else the profile's.
+  const rampUpSeconds = rampUpSecondsOf(r.scenarioOptions, opts.rampUpSeconds ?? 0);
+  const captured = capture?.result(scenario, store.firstTimestamp, store.lastTimestamp, rampUpSeconds);
   const concurrency = load.result(askedLoad(r.scenarioOptions));
   // A tag value holding a secret is redacted before anything below sees it, and scrubbed from the raw file.
   const secretTags = opts.redactor ? screenSecretTags(store, opts.redactor) : [];
@@ -308,7 +310,7 @@ async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts
   const reqs = store.merged('http_reqs');
   const failed = store.merged('http_req_failed');
   const dropped = store.merged('dropped_iterations');
-  const rampUpEnd = store.firstTimestamp + (opts.rampUpSeconds ?? 0);
+  const rampUpEnd = store.firstTimestamp + rampUpSeconds;
   const durWindows = store.windows.get('http_req_duration') ?? new Map();
   const failWindows = store.windows.get('http_req_failed') ?? new Map();
   const windows = [...durWindows.values()]

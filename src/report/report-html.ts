@@ -2,12 +2,16 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { CheckResult, Evidence } from '../checks/types.ts';
 import type { GateResult, K6PhaseResult, PhaseResult, Verdict } from '../run/verdict.ts';
+import type { DriftPart } from '../soak/soak-types.ts';
 import { attemptsNote, countChecks, countsText, formatMs, gatePartLabel, gateStatusWord, phaseNote, round, stripAnsi, testDataText } from '../reporters/summarize.ts';
 import { checkName, consoleLineText, thresholdPassed, thresholdText } from '../reporters/k6-text.ts';
 import type { ReportData, ScenarioReport } from './report-data.ts';
 import { comparePlots, runPlots, type PlotSpec } from './report-plots.ts';
 import { fmtDelta } from '../baseline/compare-runs.ts';
 import { comparisonText, gateDeltaCell, relativeGateTitle } from '../reporters/baseline-lines.ts';
+import { driftGateTitle, driftPartText } from '../soak/drift.ts';
+import { fmtP } from '../baseline/compare-runs.ts';
+import { budgetPct, slopeText, soakStatusWord, worstWindowAt } from '../reporters/soak-lines.ts';
 
 /**
  * report.html: one self-contained page per run (and one for `perf report --compare`). It works
@@ -127,24 +131,29 @@ const RENDER = `(function () {
     if (!s) continue;
     var width = Math.max(480, Math.min(el.clientWidth || 900, 1140));
     var hooks = {};
-    if (s.band) {
-      hooks.drawClear = [(function (band) { return function (u) {
-        var a = u.valToPos(band.from, 'x', true), b = u.valToPos(band.to, 'x', true);
-        var l = Math.max(u.bbox.left, Math.min(a, b)), r = Math.min(u.bbox.left + u.bbox.width, Math.max(a, b));
-        if (!(r > l)) return;
-        var c = u.ctx;
-        c.save();
-        c.fillStyle = 'rgba(110, 110, 110, 0.13)';
-        c.fillRect(l, u.bbox.top, r - l, u.bbox.height);
-        c.fillStyle = 'rgba(60, 60, 60, 0.8)';
-        c.font = Math.round(11 * (window.devicePixelRatio || 1)) + 'px sans-serif';
-        c.fillText(band.label, l + 4, u.bbox.top + 14 * (window.devicePixelRatio || 1));
-        c.restore();
-      }; })(s.band)];
+    var bands = (s.band ? [s.band] : []).concat(s.bands || []);
+    if (bands.length) {
+      hooks.drawClear = [(function (bands) { return function (u) {
+        var dpr = window.devicePixelRatio || 1;
+        bands.forEach(function (band, i) {
+          var a = u.valToPos(band.from, 'x', true), b = u.valToPos(band.to, 'x', true);
+          var l = Math.max(u.bbox.left, Math.min(a, b)), r = Math.min(u.bbox.left + u.bbox.width, Math.max(a, b));
+          if (!(r > l)) return;
+          var c = u.ctx;
+          c.save();
+          c.fillStyle = band.color || 'rgba(110, 110, 110, 0.13)';
+          c.fillRect(l, u.bbox.top, r - l, u.bbox.height);
+          c.fillStyle = 'rgba(60, 60, 60, 0.8)';
+          c.font = Math.round(11 * dpr) + 'px sans-serif';
+          c.fillText(band.label, l + 4, u.bbox.top + (i === 0 ? 14 : 28) * dpr);
+          c.restore();
+        });
+      }; })(bands)];
     }
     var series = [{ label: s.xLabel }];
     s.series.forEach(function (x) {
       var o = { label: x.label, stroke: x.color, width: x.width || 2 };
+      if (x.spanGaps) o.spanGaps = true;
       if (x.dash) {
         o.dash = x.dash;
         o.points = { show: false };
@@ -241,6 +250,53 @@ export function baselineSection(b: Verdict['baseline']): string {
     .join('\n');
   const table = b.gates.length ? `<table class="gates relative"><thead><tr><th>relative gate</th><th>change</th><th>status</th></tr></thead><tbody>${rows}</tbody></table>` : '';
   return `<h3 id="baseline">Baseline: ${esc(b.requested)}${b.runId ? ` → ${esc(b.runId)}` : ''} (${esc(b.status)})</h3><p class="meta">${esc(b.note)}</p>${table}`;
+}
+
+/**
+ * `verdict.soak`: the drift gates (a row per gate with its deciding part's first/last/drift/p,
+ * an indented row per other scenario), the error budgets, the target memory trends, the notes,
+ * then the soak plots (error budget spent and target RSS over time).
+ */
+export function soakSection(s: Verdict['soak'], plots: PlotSpec[]): string {
+  if (!s) return '';
+  const v = (n: number | undefined, unit: string) => (n === undefined || !Number.isFinite(n) ? '–' : esc(`${Number(n.toPrecision(4))}${unit === 'ms' ? ' ms' : ''}`));
+  const partCells = (p: DriftPart | undefined, unit: string) =>
+    p ? `<td class="num">${v(p.first, unit)}</td><td class="num">${v(p.last, unit)}</td><td class="num">${esc(fmtDelta(p.driftPct))}</td><td class="num">${esc(fmtP(p.pValue))}</td>` : '<td class="num">–</td><td class="num">–</td><td class="num">–</td><td class="num">–</td>';
+  const drift = s.drift
+    .map((r) => {
+      const title = driftGateTitle(r);
+      const others = r.parts.filter((p) => p.scenario !== r.decided?.scenario);
+      const meta = [r.description, r.note, r.decided ? driftPartText(r.decided, r.unit) : ''].filter(Boolean).map((x) => `<div class="meta">${esc(x)}</div>`).join('');
+      const head = `<tr class="gate drift st-${esc(r.status)}" data-drift-gate="${esc(title)}" data-status="${esc(r.status)}"><td><code>${esc(title)}</code>${meta}</td><td>${esc(r.decided?.scenario ?? (r.scenarios?.join(', ') || '–'))}</td>${partCells(r.decided, r.unit)}<td>${statusBadge(r.status, soakStatusWord(r.status))}</td></tr>`;
+      const rows = others.map(
+        (p) => `\n<tr class="part st-${p.verdict === 'drifted' ? 'failed' : esc(p.verdict)}"><td>${esc(driftPartText(p, r.unit))}</td><td>${esc(p.scenario)}</td>${partCells(p, r.unit)}<td>${statusBadge(p.verdict === 'drifted' ? 'failed' : p.verdict === 'insufficient' ? 'insufficient-data' : 'passed', p.verdict)}</td></tr>`,
+      );
+      return head + rows.join('');
+    })
+    .join('\n');
+  const driftTable = s.drift.length
+    ? `<table class="gates drift"><thead><tr><th>drift gate</th><th>scenario</th><th>first</th><th>last</th><th>drift</th><th>p</th><th>status</th></tr></thead><tbody>${drift}</tbody></table>`
+    : '';
+  const budgetTable = s.errorBudget.length
+    ? `<table class="gates budget"><thead><tr><th>error budget</th><th>scenario</th><th>spent</th><th>failed</th><th>worst window</th><th>status</th></tr></thead><tbody>${s.errorBudget
+        .map(
+          (b) =>
+            `<tr class="gate st-${esc(b.status)}" data-error-budget="${esc(b.scenario)}" data-status="${esc(b.status)}"><td><code>${esc(`${budgetPct(b.budget)} ${b.metric}`)}</code>${b.reason ? `<div class="meta">${esc(b.reason)}</div>` : ''}</td><td>${esc(b.scenario)}</td><td class="num">${esc(b.spentPct)} %${b.exhaustedAfterSeconds !== undefined ? `<div class="meta">ran out at ${esc(b.exhaustedAfterSeconds)} s</div>` : ''}</td><td class="num">${esc(b.failed)} of ${esc(b.samples)}</td><td class="num">${b.worstWindow ? `${esc(b.worstWindow.burnRate)}× at ${esc(worstWindowAt(b))} s (max ${esc(b.maxBurnRate)}×)` : '–'}</td><td>${statusBadge(b.status)}</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
+  const memoryTable = s.memory.length
+    ? `<table class="gates memory"><thead><tr><th>target memory</th><th>first</th><th>last</th><th>peak</th><th>growth</th><th>limit</th><th>status</th></tr></thead><tbody>${s.memory
+        .map(
+          (m) =>
+            `<tr class="gate st-${esc(m.status)}" data-memory="${esc(m.service)}" data-status="${esc(m.status)}"><td><code>${esc(m.service)}</code> <span class="meta">pid ${esc(m.pid)}, ${esc(m.samples)} readings over ${esc(m.spanSeconds)} s</span>${m.reason && m.status !== 'passed' ? `<div class="meta">${esc(m.reason)}</div>` : ''}</td><td class="num">${esc(num(m.firstMb, 'MB'))}</td><td class="num">${esc(num(m.lastMb, 'MB'))}</td><td class="num">${esc(num(m.peakMb, 'MB'))}</td><td class="num">${esc(slopeText(m.slopeMbPerHour))}</td><td class="num">${esc(m.maxGrowthMbPerHour)} MB/h</td><td>${statusBadge(m.status, soakStatusWord(m.status))}</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
+  const notes = s.notes.map((n) => `<p class="err soak-note">${esc(n)}</p>`).join('');
+  const soakPlotIds = plots.filter((p) => p.id.startsWith('soak-'));
+  const plotNote = `<p class="plots-note">${soakPlotIds.length ? 'x: seconds since the load start. ' : ''}${s.drift.some((r) => r.parts.length) ? 'Shaded in blue on the latency plots (Load, below): each drift gate\'s first and last spans of steady windows.' : ''}</p>`;
+  return `<section id="soak"><h2>Soak</h2>${driftTable}${budgetTable}${memoryTable}${notes}${plotNote}${soakPlotIds.map(plotDiv).join('\n')}</section>`;
 }
 
 /** The gate table: one row per gate, one indented row per part (scenario, tag value). */
@@ -431,8 +487,9 @@ export function renderRunHtml(d: ReportData): string {
   const rampNote = d.rampUpSeconds !== undefined ? `Shaded: the ramp-up (${d.rampUpSeconds} s of profile ${esc(d.profile ?? '')}), excluded from gates with window steady.` : '';
   const body = `${verdictHeader(v, d)}
 <main>
-<nav><a href="#gates">gates</a><a href="#load">load plots</a><a href="#phases">phases and checks</a><a href="verdict.json">verdict.json</a></nav>
+<nav><a href="#gates">gates</a>${v.soak ? '<a href="#soak">soak</a>' : ''}<a href="#load">load plots</a><a href="#phases">phases and checks</a><a href="verdict.json">verdict.json</a></nav>
 <section id="gates"><h2>Gates</h2>${gateTable(v.gates)}${baselineSection(v.baseline)}</section>
+${soakSection(v.soak, plots)}
 <section id="load"><h2>Load</h2>
 <p class="plots-note">x: seconds since the scenario's load start (its first sample). Dashed lines: gate limits (red when the gate failed). ${rampNote}</p>
 ${d.notes.map((n) => `<p class="err">${esc(n)}</p>`).join('')}

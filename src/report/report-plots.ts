@@ -1,4 +1,5 @@
 import type { ReportData, ScenarioReport } from './report-data.ts';
+import type { SoakOutcome } from '../soak/soak-types.ts';
 
 /**
  * The plots of report.html as data: each a title, axes, series (label, colour, dash) and the
@@ -13,6 +14,16 @@ export interface PlotSeries {
   width?: number;
   /** Drawn as steps (distributions) rather than lines. */
   stepped?: boolean;
+  /** A line across x values where this series has no point (series on different time grids). */
+  spanGaps?: boolean;
+}
+
+/** A shaded x range with a label; `color` a CSS colour (default a light grey). */
+export interface PlotBand {
+  from: number;
+  to: number;
+  label: string;
+  color?: string;
 }
 
 export interface PlotSpec {
@@ -26,6 +37,8 @@ export interface PlotSpec {
   yLog?: boolean;
   /** Shaded x range, e.g. the ramp-up. */
   band?: { from: number; to: number; label: string };
+  /** More shaded ranges, drawn after `band` (the drift gates' first and last spans). */
+  bands?: PlotBand[];
   series: PlotSeries[];
   data: (number | null)[][];
   /** The colour of a data series drawn last (on top), whose pixels prove the plot drew data (tests look for it). */
@@ -42,6 +55,7 @@ export const COLORS = {
   vus: '#8c564b',
   gatePassed: '#555555',
   gateFailed: '#d62728',
+  driftSpan: 'rgba(31, 119, 180, 0.10)',
 };
 /** Series colours apart from the gates' red and grey. */
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22'];
@@ -63,12 +77,102 @@ function band(s: ScenarioReport): PlotSpec['band'] {
   return s.rampUp ? { ...s.rampUp, label: 'ramp-up' } : undefined;
 }
 
-/** Every plot of one run's page, per scenario, then the latency distribution of all scenarios. */
+/**
+ * The first and last spans of the drift gates judged in `s` (verdict.soak), in seconds since
+ * its load start, once each when several gates used the same windows.
+ */
+export function driftBands(s: ScenarioReport, soak: SoakOutcome | undefined): PlotBand[] {
+  const out = new Map<string, PlotBand>();
+  for (const g of soak?.drift ?? []) {
+    for (const p of g.parts) {
+      if (p.scenario !== s.scenario) continue;
+      const w = p.windows.seconds;
+      if (p.from !== undefined && p.windows.first > 0) {
+        const b = { from: p.from - s.startUnix, to: p.from + p.windows.first * w - s.startUnix, label: `drift: first ${p.windows.first}`, color: COLORS.driftSpan };
+        out.set(`${b.from}-${b.to}`, b);
+      }
+      if (p.to !== undefined && p.windows.last > 0) {
+        const b = { from: p.to - p.windows.last * w - s.startUnix, to: p.to - s.startUnix, label: `drift: last ${p.windows.last}`, color: COLORS.driftSpan };
+        out.set(`${b.from}-${b.to}`, b);
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+/** Unix seconds of the soak plots' x = 0: the first scenario's load start, else the first soak reading. */
+function soakOrigin(d: ReportData): number {
+  const soak = d.verdict.soak;
+  const starts = d.scenarios.map((s) => s.startUnix);
+  if (starts.length) return Math.min(...starts);
+  const all = [...(soak?.errorBudget ?? []).flatMap((b) => b.windows.map((w) => w.start)), ...(soak?.memory ?? []).flatMap((m) => m.series.map((x) => x[0]))];
+  return all.length ? Math.min(...all) : 0;
+}
+
+/** Columns of several series on the union of their x values (null where a series has none). */
+function unionColumns(parts: [number, number][][], origin: number): { x: number[]; columns: (number | null)[][] } {
+  const x = [...new Set(parts.flatMap((p) => p.map(([t]) => t - origin)))].sort((a, b) => a - b);
+  const columns = parts.map((p) => {
+    const m = new Map(p.map(([t, y]) => [t - origin, y]));
+    return x.map((t) => m.get(t) ?? null);
+  });
+  return { x, columns };
+}
+
+/**
+ * `verdict.soak`'s plots: the error budget spent (cumulative %) per scenario with the 100 % line,
+ * and each target process's resident memory; none without data.
+ */
+export function soakPlots(d: ReportData): PlotSpec[] {
+  const soak = d.verdict.soak;
+  if (!soak) return [];
+  const origin = soakOrigin(d);
+  const out: PlotSpec[] = [];
+  const budgets = soak.errorBudget.filter((b) => b.windows.length);
+  if (budgets.length) {
+    const { x, columns } = unionColumns(
+      budgets.map((b) => b.windows.map((w) => [w.start, w.spentPct] as [number, number])),
+      origin,
+    );
+    out.push({
+      id: 'soak-budget',
+      title: 'error budget spent over time, per scenario (100 %: the budget is gone)',
+      xLabel: X_LABEL,
+      yLabel: '% of the budget spent',
+      series: [
+        { label: '100 %', color: COLORS.gateFailed, dash: [8, 5], width: 1.5 },
+        ...budgets.map((b, i) => ({ label: `${b.scenario} (${b.metric})`, color: PALETTE[i % PALETTE.length]!, spanGaps: true })),
+      ],
+      data: [x, x.map(() => 100), ...columns],
+      probeColor: PALETTE[(budgets.length - 1) % PALETTE.length]!,
+    });
+  }
+  const memory = soak.memory.filter((m) => m.series.length);
+  if (memory.length) {
+    const { x, columns } = unionColumns(
+      memory.map((m) => m.series),
+      origin,
+    );
+    out.push({
+      id: 'soak-memory',
+      title: 'target resident memory (RSS) over time, per service',
+      xLabel: X_LABEL,
+      yLabel: 'MB',
+      series: memory.map((m, i) => ({ label: `${m.service} (pid ${m.pid})`, color: PALETTE[i % PALETTE.length]!, spanGaps: true })),
+      data: [x, ...columns],
+      probeColor: PALETTE[(memory.length - 1) % PALETTE.length]!,
+    });
+  }
+  return out;
+}
+
+/** Every plot of one run's page, per scenario, then the latency distribution of all scenarios, then the soak plots. */
 export function runPlots(d: ReportData): PlotSpec[] {
   const out: PlotSpec[] = [];
   d.scenarios.forEach((s, i) => {
     const id = `s${i}`;
     const rampUp = band(s);
+    const drift = driftBands(s, d.verdict.soak);
     const gates = gateSeries(s, 'http_req_duration');
     const w = s.windowSeconds === 1 ? 'per second' : `per ${s.windowSeconds} s window`;
     out.push({
@@ -78,6 +182,7 @@ export function runPlots(d: ReportData): PlotSpec[] {
       yLabel: 'ms (log scale)',
       yLog: true,
       ...(rampUp ? { band: rampUp } : {}),
+      ...(drift.length ? { bands: drift } : {}),
       // p50 drawn last: on top where the percentiles meet.
       series: [
         { label: 'p99', color: COLORS.p99 },
@@ -134,6 +239,7 @@ export function runPlots(d: ReportData): PlotSpec[] {
   });
   const withData = d.scenarios.filter((s) => s.distribution.length);
   if (withData.length) out.push(distributionPlot(withData.map((s) => ({ label: s.scenario, s }))));
+  out.push(...soakPlots(d));
   return out;
 }
 

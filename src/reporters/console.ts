@@ -50,6 +50,9 @@ import { COVERAGE_PHASES, operationLabel, phaseCoverageText, statusesText, type 
 import { redactCheck, redactPhase, redactVerdict } from './redact-verdict.ts';
 import { checksWithFailures, checkText, consoleLineText, scriptThresholds, thresholdPassed, thresholdText } from './k6-text.ts';
 import { comparisonText, relativeGateText } from './baseline-lines.ts';
+import type { SoakOutcome } from '../soak/soak-types.ts';
+import { driftGateTitle, driftPartText } from '../soak/drift.ts';
+import { driftGateText, errorBudgetText, memoryTrendText, soakStatusWord } from './soak-lines.ts';
 
 /** The part of a stream the console needs; process.stderr fits, so does a test double. */
 export interface OutStream {
@@ -382,6 +385,7 @@ export function consoleReporter(optsOrStream: ConsoleOptions | OutStream = {}): 
           w(`  ${m} ${relativeGateText(r)}`);
         }
       }
+      if (v.soak) for (const l of soakLines(v.soak, c)) w(l);
       if (v.coverage) for (const l of coverageLines(v.coverage, c)) w(l);
       if (v.testData && (v.testData.usersCreated || v.testData.leftBehind.length || v.testData.note)) w(`${c.bold('test data')}: ${testDataText(v.testData)}`);
       const colour = v.status === 'passed' ? c.green : v.status === 'interrupted' ? c.yellow : c.red;
@@ -390,6 +394,29 @@ export function consoleReporter(optsOrStream: ConsoleOptions | OutStream = {}): 
       w(`  ${c.dim(path.relative(cwd, path.join(runDir, 'verdict.json')))}`);
     },
   };
+}
+
+/**
+ * `verdict.soak`: each drift gate (its deciding part, or every part with several scenarios),
+ * each error budget (its reason when it failed), each target memory trend, then the notes.
+ */
+function soakLines(s: SoakOutcome, c: ReturnType<typeof pc.createColors>): string[] {
+  if (!s.drift.length && !s.errorBudget.length && !s.memory.length && !s.notes.length) return [];
+  const mark = (status: string) => (status === 'passed' ? c.green('✓') : status === 'failed' ? c.red('✗') : status === 'not-run' ? c.dim('-') : c.yellow('?'));
+  const out = [`${c.bold('soak')}:`];
+  for (const r of s.drift) {
+    if (r.parts.length > 1) {
+      out.push(`  ${mark(r.status)} ${driftGateTitle(r)}: ${soakStatusWord(r.status)}${r.note ? ` (${r.note})` : ''}`);
+      for (const p of r.parts) out.push(`      ${p.verdict === 'drifted' ? c.red('✗') : p.verdict === 'insufficient' ? c.yellow('?') : c.dim('·')} ${driftPartText(p, r.unit)}`);
+    } else out.push(`  ${mark(r.status)} ${driftGateText(r)}`);
+  }
+  for (const b of s.errorBudget) out.push(`  ${mark(b.status)} ${b.status === 'failed' && b.reason ? b.reason : errorBudgetText(b)}`);
+  for (const m of s.memory) {
+    out.push(`  ${mark(m.status)} target memory ${memoryTrendText(m)}`);
+    if (m.status !== 'passed' && m.reason) out.push(`      ${m.status === 'failed' ? c.red(m.reason) : c.yellow(m.reason)}`);
+  }
+  for (const n of s.notes) out.push(`  ${c.yellow(n)}`);
+  return out;
 }
 
 /** Rows of the coverage table shown; the rest are in verdict.json (untouched ones are all listed below it). */

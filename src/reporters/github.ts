@@ -1,7 +1,8 @@
 /**
  * GitHub Actions job summary: when `GITHUB_STEP_SUMMARY` is set (Actions sets it to a
  * file per step), append Markdown — a status headline, the phase table, failed checks with
- * their evidence, the gate table (gates, k6 thresholds and k6 checks), endpoint coverage (with an
+ * their evidence, the gate table (gates, k6 thresholds and k6 checks), the baseline and soak
+ * sections (relative gates; drift gates, error budgets, target memory), endpoint coverage (with an
  * OpenAPI document), and the console.warn/error lines of k6 scenarios that did not pass. A no-op anywhere else.
  *
  * Every piece of verdict text is redacted, then escaped for where it lands: table cells
@@ -10,6 +11,8 @@
  */
 import { gateDeltaCell, relativeGateTitle } from './baseline-lines.ts';
 import { fmtDelta, fmtP } from '../baseline/compare-runs.ts';
+import { driftGateTitle } from '../soak/drift.ts';
+import { budgetPct, slopeText, soakStatusWord, worstWindowAt } from './soak-lines.ts';
 import { appendFileSync } from 'node:fs';
 import type { Redactor } from '../redact/redact.ts';
 import type { Verdict } from '../run/verdict.ts';
@@ -150,6 +153,45 @@ export function renderGithubSummary(verdict: Verdict, redactor: Redactor): strin
       }
       out.push('');
     }
+  }
+
+  // Soak: drift gates (one row per scenario judged), error budgets, target memory, notes.
+  const soak = v.soak;
+  if (soak && (soak.drift.length || soak.errorBudget.length || soak.memory.length || soak.notes.length)) {
+    out.push('### Soak', '');
+    if (soak.drift.length) {
+      out.push('| Drift gate | Scenario | First | Last | Drift | p | Status |', '| --- | --- | --- | --- | --- | --- | --- |');
+      for (const r of soak.drift) {
+        const f = (n: number | undefined) => (n === undefined ? '—' : `${Number(n.toPrecision(4))}${r.unit ? ` ${r.unit}` : ''}`);
+        const gateStatus = `${ICON[r.status] ?? ''} ${soakStatusWord(r.status)}${r.note ? ` — ${cell(r.note)}` : ''}`;
+        if (!r.parts.length) out.push(`| ${cell(driftGateTitle(r))} | — | — | — | — | — | ${gateStatus} |`);
+        // The deciding part carries the gate's status; the others their own verdict.
+        for (const p of r.parts) {
+          const status = p.scenario === r.decided?.scenario || r.parts.length === 1 ? `${gateStatus} (${p.verdict})` : p.verdict;
+          out.push(`| ${cell(driftGateTitle(r))} | ${cell(p.scenario)} | ${f(p.first)} | ${f(p.last)} | ${fmtDelta(p.driftPct)} | ${fmtP(p.pValue)} | ${status} |`);
+        }
+      }
+      out.push('');
+    }
+    if (soak.errorBudget.length) {
+      out.push('| Error budget | Scenario | Spent | Failed | Worst window | Status |', '| --- | --- | --- | --- | --- | --- |');
+      for (const b of soak.errorBudget) {
+        const worst = b.worstWindow ? `${b.worstWindow.burnRate}× at ${worstWindowAt(b)} s (max ${b.maxBurnRate}×)` : '—';
+        out.push(
+          `| ${cell(`${budgetPct(b.budget)} ${b.metric}`)} | ${cell(b.scenario)} | ${b.spentPct} %${b.exhaustedAfterSeconds !== undefined ? `, ran out at ${b.exhaustedAfterSeconds} s` : ''} | ${b.failed} of ${b.samples} | ${worst} | ${ICON[b.status] ?? ''} ${b.status}${b.reason ? ` — ${cell(b.reason)}` : ''} |`,
+        );
+      }
+      out.push('');
+    }
+    if (soak.memory.length) {
+      out.push('| Target memory | First | Last | Peak | Growth | Limit | Status |', '| --- | --- | --- | --- | --- | --- | --- |');
+      const f = (n: number | undefined) => (n === undefined ? '—' : `${round(n)} MB`);
+      for (const m of soak.memory) {
+        out.push(`| ${cell(`${m.service} (pid ${m.pid})`)} | ${f(m.firstMb)} | ${f(m.lastMb)} | ${f(m.peakMb)} | ${slopeText(m.slopeMbPerHour)} | ${m.maxGrowthMbPerHour} MB/h | ${ICON[m.status] ?? ''} ${soakStatusWord(m.status)}${m.reason && m.status !== 'passed' ? ` — ${cell(m.reason)}` : ''} |`);
+      }
+      out.push('');
+    }
+    if (soak.notes.length) out.push(...soak.notes.map((n) => `- ${ICON.flaky} ${cell(n)}`), '');
   }
 
   // Endpoint coverage of the OpenAPI document (information, never a gate).

@@ -17,7 +17,11 @@
  *    k6 check (failed when what decides it failed it) and each gate is a case of the `load`
  *    suite; a scenario that did not pass carries its console.warn/error lines and the paths of
  *    k6's stdout and log in `<system-err>`; a gate with insufficient data is a failure (as in the verdict), one that did not run `<skipped>` (whether
- *    that fails the run is the verdict's decision, shown in its status).
+ *    that fails the run is the verdict's decision, shown in its status);
+ *  - soak (`verdict.soak`): a case per drift gate (`gate <metric> <stat> max drift +N%`, its parts
+ *    as properties; failed or insufficient data → `<failure>`, not run → `<skipped>`), per
+ *    error budget (`error budget <metric> in <scenario>`) and per target memory trend
+ *    (`target memory <service>`), all in the `load` suite.
  *
  * Written with xmlbuilder2 (escaping of text and attributes is the library's job, not
  * ours); characters XML 1.0 cannot carry at all (ANSI escapes, NUL...) are removed first.
@@ -29,6 +33,9 @@ import type { Redactor } from '../redact/redact.ts';
 import type { GateResult, K6PhaseResult, PhaseResult, Verdict } from '../run/verdict.ts';
 import type { RelativeGateResult } from '../baseline/baseline-types.ts';
 import { comparisonText, relativeGateText, relativeGateTitle } from './baseline-lines.ts';
+import type { DriftGateResult, ErrorBudgetResult, MemoryTrendResult } from '../soak/soak-types.ts';
+import { driftGateReason, driftGateTitle, driftPartText } from '../soak/drift.ts';
+import { errorBudgetText, errorBudgetTitle, memoryTrendText, worstWindowAt } from './soak-lines.ts';
 import type { Reporter } from './reporter.ts';
 import { evidenceLine, gatePartText, gateText, phaseNote, responseExcerpt, round, stripAnsi } from './summarize.ts';
 import { redactVerdict } from './redact-verdict.ts';
@@ -144,7 +151,8 @@ function buildSuites(v: Verdict): Suite[] {
     seen.set(p.name, n);
     suites.push(phaseSuite(p, n === 1 ? p.name : `${p.name} (${n})`));
   }
-  if (v.gates?.length || v.baseline?.gates.length) {
+  const soak = v.soak;
+  if (v.gates?.length || v.baseline?.gates.length || soak?.drift.length || soak?.errorBudget.length || soak?.memory.length) {
     let load = suites.find((s) => s.name === 'load');
     if (!load) {
       load = { name: 'load', timestamp: v.startedAt, timeMs: 0, properties: [], cases: [] };
@@ -153,6 +161,10 @@ function buildSuites(v: Verdict): Suite[] {
     for (const g of v.gates ?? []) load.cases.push(gateCase(g));
     // Relative gates (`maxIncrease`, --baseline): one case each, the baseline run and the delta in its message.
     for (const r of v.baseline?.gates ?? []) load.cases.push(relativeGateCase(r, v.baseline!.note));
+    // Soak (`maxDrift`, soak.errorBudget, soak.targetMemory): one case per gate, per scenario's budget, per process.
+    for (const r of soak?.drift ?? []) load.cases.push(driftGateCase(r));
+    for (const b of soak?.errorBudget ?? []) load.cases.push(errorBudgetCase(b));
+    for (const m of soak?.memory ?? []) load.cases.push(memoryTrendCase(m));
   }
   return suites;
 }
@@ -291,6 +303,47 @@ function relativeGateCase(r: RelativeGateResult, baselineNote: string): Case {
   if (r.status === 'not-run') return { name, timeMs: 0, properties, outcome: { kind: 'skipped', message: `not run: ${r.note ?? baselineNote}` } };
   if (r.status === 'insufficient-data') return { name, timeMs: 0, properties, outcome: { kind: 'failure', type: 'insufficient-data', message: `insufficient data: ${text}`, text } };
   return { name, timeMs: 0, properties, outcome: { kind: 'failure', type: 'regression', message: `regression: ${text}`, text: `${r.description ? `${r.description}\n` : ''}regression: ${text}` } };
+}
+
+function driftGateCase(r: DriftGateResult): Case {
+  const name = `gate ${driftGateTitle(r)}`;
+  const properties: [string, string][] = [['significance', String(r.significance)]];
+  for (const [i, p] of r.parts.entries()) properties.push([`part.${i + 1}`, driftPartText(p, r.unit)]);
+  if (r.description) properties.push(['description', r.description]);
+  if (r.note) properties.push(['note', r.note]);
+  const text = driftGateReason(r);
+  if (r.status === 'passed') return { name, timeMs: 0, properties, outcome: { kind: 'passed' } };
+  if (r.status === 'not-run') return { name, timeMs: 0, properties, outcome: { kind: 'skipped', message: `not run: ${r.note ?? driftGateTitle(r)}` } };
+  // Too few windows to tell drift from noise fails the gate in the verdict, so CI shows it red.
+  if (r.status === 'insufficient-data') return { name, timeMs: 0, properties, outcome: { kind: 'failure', type: 'insufficient-data', message: `insufficient data: ${text}`, text } };
+  return { name, timeMs: 0, properties, outcome: { kind: 'failure', type: 'drift', message: text, text: `${r.description ? `${r.description}\n` : ''}${text}` } };
+}
+
+function errorBudgetCase(b: ErrorBudgetResult): Case {
+  const properties: [string, string][] = [
+    ['budget', String(b.budget)],
+    ['maxBurnRate', String(b.maxBurnRate)],
+    ['samples', String(b.samples)],
+    ['failed', String(b.failed)],
+    ['spentPct', String(b.spentPct)],
+    ...(b.exhaustedAfterSeconds !== undefined ? ([['exhaustedAfterSeconds', String(b.exhaustedAfterSeconds)]] as [string, string][]) : []),
+    ...(b.worstWindow ? ([['worstWindow', `${b.worstWindow.burnRate}× at ${worstWindowAt(b)} s (${b.worstWindow.failed} of ${b.worstWindow.samples} failed)`]] as [string, string][]) : []),
+  ];
+  const summary = errorBudgetText(b);
+  if (b.status === 'passed') return { name: errorBudgetTitle(b), timeMs: 0, properties, outcome: { kind: 'passed' } };
+  const reason = b.reason ?? summary;
+  return { name: errorBudgetTitle(b), timeMs: 0, properties, outcome: { kind: 'failure', type: 'error-budget', message: reason, text: `${reason}\n${summary}` } };
+}
+
+function memoryTrendCase(m: MemoryTrendResult): Case {
+  const name = `target memory ${m.service}`;
+  const properties: [string, string][] = [['pid', String(m.pid)], ['samples', String(m.samples)], ['spanSeconds', String(m.spanSeconds)], ['maxGrowthMbPerHour', String(m.maxGrowthMbPerHour)]];
+  if (m.slopeMbPerHour !== undefined) properties.push(['slopeMbPerHour', String(m.slopeMbPerHour)]);
+  if (m.peakMb !== undefined) properties.push(['peakMb', String(m.peakMb)]);
+  const text = memoryTrendText(m);
+  if (m.status === 'passed') return { name, timeMs: 0, properties, outcome: { kind: 'passed' } };
+  const reason = m.reason ?? text;
+  return { name, timeMs: 0, properties, outcome: { kind: 'failure', type: m.status === 'failed' ? 'memory-growth' : 'insufficient-data', message: m.status === 'failed' ? reason : `insufficient data: ${reason}`, text: `${reason}\n${text}` } };
 }
 
 function gateCase(g: GateResult): Case {

@@ -1,6 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { captureWindowSeconds, WINDOWS_FILE } from '../../analysis/window-capture.ts';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { captureWindowSeconds, WINDOWS_FILE, type WindowsFile } from '../../analysis/window-capture.ts';
 import { evaluateBaseline, relativeGateReason } from '../baseline/compare-runs.ts';
+import { evaluateSoak, soakCaptures, soakReasons, withMemoryTrend } from '../soak/evaluate-soak.ts';
+import type { MemoryTrendResult } from '../soak/soak-types.ts';
 import { appendIndex, buildIndexRecord, comparableHash, resolveBaseline, type ResolvedBaseline } from '../baseline/run-index.ts';
 import path from 'node:path';
 import { bundleScenarios, listScenarios, type BundledScenario } from '../../bundler/bundle.ts';
@@ -97,6 +99,8 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
   /** The load scenarios selected (the run index records them; a baseline must have run the same). */
   let scenarioNames: string[] = [];
   let baseline: ResolvedBaseline | undefined;
+  let memoryTrends: MemoryTrendResult[] | undefined;
+  let memoryNote: string | undefined;
   const sameness = comparableHash(opts.config);
 
   await reporter.onRunBegin?.({ runId, runDir, phases: opts.phases });
@@ -131,8 +135,7 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
         const duration = opts.config.load.duration;
         const durationMs = duration ? parseDurationMs(duration) : undefined;
         const policy = opts.config.phases.load;
-        defs.push(
-          loadPhase({
+        const load = loadPhase({
             bundles,
             k6: k6!,
             projectDir: opts.projectDir,
@@ -154,9 +157,23 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
             ...(opts.config.auth ? { auth: opts.config.auth, seed: opts.config.seed } : {}),
             ...(opts.config.agent ? { agent: opts.config.agent } : {}),
             ...(openapi ? { operations: openapi.doc.operations } : {}),
-            captureGates: opts.config.gates,
+            captureGates: [...opts.config.gates, ...soakCaptures(opts.config.soak)],
             captureWindowSeconds: captureWindowSeconds(duration ? parseDurationMs(duration) : parseDurationMs(PROFILES[opts.config.load.profile].hold)),
-          }),
+          });
+        // soak.targetMemory: the target's RSS read while the load runs, when perf started it.
+        const targetMemory = opts.config.soak.targetMemory;
+        defs.push(
+          targetMemory
+            ? withMemoryTrend(load, {
+                config: targetMemory,
+                rampUpSeconds: parseDurationMs(PROFILES[opts.config.load.profile].rampUp) / 1000,
+                targets: () => (services ? services.pids() : targetPid ? [{ service: 'sample-app', pid: targetPid }] : []),
+                onResult: (r, note) => {
+                  memoryTrends = r;
+                  memoryNote = note;
+                },
+              })
+            : load,
         );
         // After load, database integrity runs again and reconciles what the load created.
         if (opts.phases.includes('db-integrity') && opts.checkFactories['db-integrity'] && opts.config.database.reconcile) {
@@ -250,15 +267,20 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
     reasons.unshift(...failedGates.map(relativeGateReason), ...(unusable ? [baselineOutcome.note] : []));
     if ((failedGates.length || unusable) && status === 'passed') status = 'failed';
   }
+  // Drift gates, the error budget and the target's memory (src/soak/): they fail the run like gates.
+  const soak = phases.some((p) => p.name === 'load' && p.status !== 'skipped')
+    ? evaluateSoak({ runDir, gates: opts.config.gates, soak: opts.config.soak, ...(memoryTrends ? { memory: memoryTrends } : {}), ...(memoryNote ? { memoryNote } : {}) })
+    : undefined;
+  if (soak) {
+    const failed = soakReasons(soak);
+    reasons.unshift(...failed);
+    if (failed.length && status === 'passed') status = 'failed';
+  }
   // Information only: coverage never changes the status.
   const coverage = openapi
     ? (await import('../openapi/coverage.ts')).computeCoverage({ document: openapi.doc, exclude: openapi.exclude, phases, ...(target ? { baseUrl: target.baseUrl } : {}) })
     : undefined;
-  // Before the verdict: it records what reached InfluxDB (gate summaries are written here).
-  const influxOutcome = influx
-    ? await influx.session.finish({ phases, gates, gateSpecs: opts.config.gates.filter(isAbsoluteGate), status, startedAt, finishedAt, runDir })
-    : undefined;
-  const verdict: Verdict = redactor.redactDeep({
+  const unreported: Verdict = redactor.redactDeep({
     schema: 'perf.verdict/v1',
     runId,
     status,
@@ -279,15 +301,32 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
     gates,
     reasons,
     ...(error ? { error } : {}),
-    ...(influxOutcome ? { influx: influxOutcome } : {}),
     ...(testData ? { testData } : {}),
     ...(services ? { services: services.records(phases) } : {}),
     ...(coverage ? { coverage } : {}),
     ...(baselineOutcome ? { baseline: baselineOutcome } : {}),
+    ...(soak ? { soak } : {}),
   } satisfies Verdict);
+  // The run history (src/baseline/run-index.ts): every run, whatever its status; in InfluxDB too when configured.
+  const windowsFile = path.join(runDir, WINDOWS_FILE);
+  const indexRecord = buildIndexRecord(unreported, { comparableHash: sameness, scenarios: scenarioNames, gates: opts.config.gates, ...(existsSync(windowsFile) ? { windows: WINDOWS_FILE } : {}) });
+  // Before the verdict is written: it records what reached InfluxDB (gate summaries, the run index and its windows are written here).
+  const influxOutcome = influx
+    ? await influx.session.finish({
+        phases,
+        gates,
+        gateSpecs: opts.config.gates.filter(isAbsoluteGate),
+        status,
+        startedAt,
+        finishedAt,
+        runDir,
+        index: indexRecord,
+        ...(existsSync(windowsFile) ? { windows: JSON.parse(readFileSync(windowsFile, 'utf8')) as WindowsFile } : {}),
+      })
+    : undefined;
+  const verdict: Verdict = influxOutcome ? { ...unreported, influx: influxOutcome } : unreported;
   writeVerdict(runDir, verdict);
-  // The run history (src/baseline/run-index.ts): every run, whatever its status.
-  appendIndex(opts.projectDir, buildIndexRecord(verdict, { comparableHash: sameness, scenarios: scenarioNames, gates: opts.config.gates, ...(existsSync(path.join(runDir, WINDOWS_FILE)) ? { windows: WINDOWS_FILE } : {}) }));
+  appendIndex(opts.projectDir, indexRecord);
   await reporter.onRunEnd?.(verdict, runDir);
   if (pending) throw pending;
   return { verdict, runDir };

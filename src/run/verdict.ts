@@ -8,6 +8,7 @@ import type { LoadConcurrency } from '../../analysis/concurrency.ts';
 import type { TestData } from '../auth/cleanup.ts';
 import type { EndpointCoverage, LoadOperationHits } from '../openapi/coverage.ts';
 import type { BaselineOutcome, GateComparison } from '../baseline/baseline-types.ts';
+import type { SoakOutcome } from '../soak/soak-types.ts';
 
 /**
  * `verdict.json`: the single typed, versioned result of a run. Every reporter renders it.
@@ -159,6 +160,8 @@ export interface Verdict {
   coverage?: EndpointCoverage;
   /** With `--baseline`: the run compared with, or why none was, and the relative gates (src/baseline/compare-runs.ts). */
   baseline?: BaselineOutcome;
+  /** With drift gates, `soak.errorBudget` or `soak.targetMemory`: how the run held up over time (src/soak/, docs/soak.md). */
+  soak?: SoakOutcome;
 }
 
 /** One service perf started (or reused) for the run. */

@@ -113,6 +113,11 @@ export class Services {
       });
   }
 
+  /** The services perf started and that still run (not reused ones: perf does not own those), for `soak.targetMemory`. */
+  pids(): { service: string; pid: number }[] {
+    return this.running.filter((r) => r.pid && !r.reused && !r.exit).map((r) => ({ service: r.spec.name, pid: r.pid! }));
+  }
+
   /** What the verdict records, one entry per service that was started or reused. */
   records(phases: PhaseResult[]): ServiceRecord[] {
     return this.running.map((r) => ({
