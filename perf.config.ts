@@ -267,5 +267,14 @@ export default defineConfig({
     { metric: 'ws_time_to_first_event', stat: 'p(95)', limit: 250, scenarios: ['ws-events'], description: 'first agent event within 250 ms (p95)' },
     // Jobs finish within the journey's poll budget.
     { metric: 'job_completed', stat: 'rate', op: '>=', limit: 0.99, scenarios: ['multi-user'], description: '99 % of jobs complete in time' },
+    // The nightly soak (--profile soak): the service must not get slower the longer it runs. The
+    // last steady windows' p95 against the first ones', at most 20 % worse beyond window-to-window
+    // noise (fault: latencyCreepMsPerMin; docs/soak.md). Only under the soak profile: a 15 s hold
+    // says nothing about hours.
+    { metric: 'http_req_duration', stat: 'p(95)', maxDrift: '20%', profiles: ['soak'], scenarios: ['multi-user', 'throughput'], description: 'p95 does not drift over the soak' },
   ],
+
+  // The soak profile also spends an error budget (1 % of requests over the run, no window burning
+  // it 10× faster: fault errorRate) and bounds sample-app's memory growth (fault leakKbPerRequest).
+  soak: { profiles: ['soak'], errorBudget: { budget: 0.01, maxBurnRate: 10, scenarios: ['multi-user', 'throughput'] }, targetMemory: { maxGrowthMbPerHour: 100 } },
 });

@@ -87,6 +87,26 @@ describe('drift gates', () => {
   });
 });
 
+test('gates and soak judgements of other profiles are left out of the run (profiles)', async () => {
+  const { resolveConfig } = await import('../src/config/config.ts');
+  const cwd = configProject(`gates: [
+      { metric: 'http_req_duration', stat: 'p(95)', limit: 300 },
+      { metric: 'http_req_duration', stat: 'p(95)', maxDrift: '20%', profiles: ['soak'] },
+    ],
+    soak: { profiles: ['soak', 'stress'], errorBudget: { budget: 0.01 }, targetMemory: { maxGrowthMbPerHour: 50 } }`);
+  const load = (await resolveConfig({ cwd, env: {} })).config;
+  assert.deepEqual(load.gates.map((g) => g.maxDrift ?? g.limit), [300]);
+  assert.equal(load.soak.errorBudget, undefined);
+  assert.equal(load.soak.targetMemory, undefined);
+  const soak = (await resolveConfig({ cwd, env: { PERF_PROFILE: 'soak' } })).config;
+  assert.deepEqual(soak.gates.map((g) => g.maxDrift ?? g.limit), [300, '20%']);
+  assert.equal(soak.soak.errorBudget?.budget, 0.01);
+  assert.equal(soak.soak.targetMemory?.maxGrowthMbPerHour, 50);
+  const bad = configSchema.safeParse({ gates: [{ metric: 'http_req_duration', stat: 'p(95)', limit: 1, profiles: ['nightly'] }] });
+  assert.equal(bad.success, false);
+  assert.match(bad.error!.issues[0]!.path.join('.'), /^gates\.0\.profiles/);
+});
+
 describe('the error budget over time', () => {
   const rateWindows = (failed: number[], samples = 200): WindowsFile => ({
     schema: WINDOWS_SCHEMA,

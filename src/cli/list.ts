@@ -86,6 +86,10 @@ function loadLines(config: ResolvedConfig, projectDir: string): string[] {
     const mark = !off.length ? '' : off.length === g.scenarios!.length ? `  [off: ${off.join(', ')} not selected]` : `  [${off.join(', ')} not selected]`;
     out.push(`    ${gateSpecText(g)}${mark}`);
   }
+  // soak: judged after the load (src/soak/); absent under a profile `soak.profiles` leaves out.
+  const { errorBudget: b, targetMemory: m } = config.soak;
+  if (b) out.push(`  error budget: ${b.budget * 100} % of ${b.metric}${b.tags ? `{${Object.entries(b.tags).map(([k, v]) => `${k}:${v}`).join(',')}}` : ''} over each scenario, no window burning it faster than ${b.maxBurnRate}×${b.scenarios ? `  [${b.scenarios.join(', ')}]` : ''}`);
+  if (m) out.push(`  target memory: grows at most ${m.maxGrowthMbPerHour} MB/h${m.services ? ` (${m.services.join(', ')})` : ''}, read every ${m.intervalSeconds} s`);
   return out;
 }
 

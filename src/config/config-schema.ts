@@ -511,6 +511,16 @@ export const gateSchema = z
         description: 'For `http_req_*` latency gates: `expected` counts only responses k6 judged successful, `all` every response. `expected` (`expected_response:true`) keeps fast errors from making latency look good.',
         examples: ['all'],
       }),
+    /** The load profiles under which the gate applies (`--profile`); absent: every profile. */
+    profiles: z
+      .array(z.enum(PROFILE_NAMES))
+      .min(1)
+      .optional()
+      .meta({
+        description:
+          "The load profiles under which the gate applies (`--profile`); absent: every profile. A gate of another profile is left out of the run entirely (k6's thresholds, the verdict, `perf list`): a drift gate meant for the nightly soak does not judge a 15-second hold.",
+        examples: [['soak']],
+      }),
     /** What the gate protects, shown in reports. */
     description: z.string().optional().meta({ description: 'What the gate protects, shown in reports.', examples: ['notes list p95 under 250 ms'] }),
   })

@@ -157,7 +157,14 @@ export async function resolveConfig(opts: ResolveOptions & { flagLayers?: Layer[
       'Fix the fields above in perf.config.ts, the PERF_* environment or the command line.',
     );
   }
-  const config = parsed.data;
+  // Gates and soak judgements of other profiles are left out here, once: nothing downstream sees them.
+  const profile = parsed.data.load.profile;
+  const { errorBudget: _b, targetMemory: _m, ...soakRest } = parsed.data.soak;
+  const config = {
+    ...parsed.data,
+    gates: parsed.data.gates.filter((g) => !g.profiles || g.profiles.includes(profile)),
+    soak: !parsed.data.soak.profiles || parsed.data.soak.profiles.includes(profile) ? parsed.data.soak : soakRest,
+  };
   const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
   return { config, file: usedFile, hash };
 }

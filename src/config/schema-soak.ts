@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROFILE_NAMES } from '../../scenarios/lib/profiles.ts';
 
 /**
  * `soak`: what a long run is judged on beyond its gates (docs/soak.md). Drift gates are gates
@@ -8,6 +9,12 @@ import { z } from 'zod';
  */
 export const soakSchema = z
   .object({
+    /** The load profiles under which `errorBudget` and `targetMemory` are judged; absent: every profile. */
+    profiles: z
+      .array(z.enum(PROFILE_NAMES))
+      .min(1)
+      .optional()
+      .meta({ description: 'The load profiles under which `errorBudget` and `targetMemory` are judged; absent: every profile. Drift gates have their own `profiles`, like every gate.', examples: [['soak']] }),
     /** Steady windows at each end that drift gates compare: the first N after the ramp-up against the last N. */
     driftWindows: z
       .number()
