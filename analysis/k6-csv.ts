@@ -223,7 +223,8 @@ export type SampleTap = (series: Series, seconds: number, nanos: number, value: 
 /** k6 CSV rows → a `MetricStore`: one series per metric × tag set, found by the row's tag text. */
 export class CsvIngest {
   readonly store: MetricStore;
-  private readonly decoder: K6CsvDecoder;
+  private decoder: K6CsvDecoder;
+  private readonly makeDecoder: () => K6CsvDecoder;
 
   /** `pointIds`: count the samples InfluxDB would store as one point (`MetricStore.coincident`);
    *  only worth its cost per sample when the run also wrote to InfluxDB. `tap`: also given every
@@ -233,15 +234,29 @@ export class CsvIngest {
     const store = (this.store = new MetricStore(typesWithBuiltins(types), windowSeconds));
     // Series by metric, then by tag text: two lookups of strings as they are, cheaper per
     // sample than one of a key concatenated from both.
-    const byMetric = new Map<string, Map<string, Series>>();
-    const decoder: K6CsvDecoder = (this.decoder = new K6CsvDecoder((metric, seconds, nanos, value, tagKey) => {
-      let perMetric = byMetric.get(metric);
-      if (!perMetric) byMetric.set(metric, (perMetric = new Map()));
-      let series = perMetric.get(tagKey);
-      if (!series) perMetric.set(tagKey, (series = store.seriesFor(metric + '\u0000' + tagKey, metric, () => decoder.tagsOf(tagKey))));
-      store.record(series, seconds, value, pointIds ? nanos : undefined);
-      if (tap) tap(series, seconds, nanos, value);
-    }, pointIds || tap !== undefined));
+    // A tag key is the row's tag text under its file's header: per file (the next file's columns may differ).
+    this.makeDecoder = () => {
+      const byMetric = new Map<string, Map<string, Series>>();
+      const decoder: K6CsvDecoder = new K6CsvDecoder((metric, seconds, nanos, value, tagKey) => {
+        let perMetric = byMetric.get(metric);
+        if (!perMetric) byMetric.set(metric, (perMetric = new Map()));
+        let series = perMetric.get(tagKey);
+        if (!series) perMetric.set(tagKey, (series = store.seriesFor(metric + '\u0000' + JSON.stringify(decoder.tagsOf(tagKey)), metric, () => decoder.tagsOf(tagKey))));
+        store.record(series, seconds, value, pointIds ? nanos : undefined);
+        if (tap) tap(series, seconds, nanos, value);
+      }, pointIds || tap !== undefined);
+      return decoder;
+    };
+    this.decoder = this.makeDecoder();
+  }
+
+  /**
+   * Ends the current file and starts reading another into the same store (`--shards`: each k6
+   * process wrote its own file): its header is read again, equal tag sets share their series.
+   */
+  nextFile(): void {
+    this.decoder.end();
+    this.decoder = this.makeDecoder();
   }
 
   /** Feeds decoded text; rows (and quoted fields) may be split across chunks. */
@@ -276,11 +291,20 @@ export async function* readCsvText(file: string): AsyncGenerator<string> {
   if (tail) yield tail;
 }
 
-/** Streams a (gzip) k6 CSV file into a `MetricStore`. Memory stays flat whatever the file size. */
-export async function ingestK6Csv(file: string, types: Map<string, MetricType>, windowSeconds = 10, pointIds = false, tap?: SampleTap): Promise<MetricStore> {
+/**
+ * Streams (gzip) k6 CSV files into one `MetricStore`, one file after the other (several: the
+ * shards of one scenario). Memory stays flat whatever the files' size.
+ */
+export async function ingestK6Csv(file: string | string[], types: Map<string, MetricType>, windowSeconds = 10, pointIds = false, tap?: SampleTap): Promise<MetricStore> {
   const ingest = new CsvIngest(types, windowSeconds, pointIds, tap);
-  // k6 may have failed before writing a sample (invalid config, init error): nothing to ingest.
-  if (!existsSync(file)) return ingest.end();
-  for await (const text of readCsvText(file)) ingest.push(text);
+  const files = typeof file === 'string' ? [file] : file;
+  let first = true;
+  for (const f of files) {
+    // k6 may have failed before writing a sample (invalid config, init error): nothing to ingest.
+    if (!existsSync(f)) continue;
+    if (!first) ingest.nextFile();
+    first = false;
+    for await (const text of readCsvText(f)) ingest.push(text);
+  }
   return ingest.end();
 }

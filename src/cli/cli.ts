@@ -34,6 +34,7 @@ interface RunFlags {
   reporter?: string[];
   users?: string;
   duration?: string;
+  shards?: string;
   profile?: string;
   target?: string;
   seed?: string;
@@ -56,6 +57,7 @@ program
   .option('-u, --users <n>', 'concurrent users (k6 VUs of the user-journey scenarios)')
   .option('-d, --duration <duration>', 'load duration, e.g. 30s, 2m, 1h')
   .option('--profile <name>', 'load profile: smoke, load, stress or soak')
+  .option('--shards <n>', 'run each k6 scenario as n k6 processes (equal execution segments), one merged verdict')
   .option('-t, --target <url>', 'base URL of the system under test (default: start the bundled sample-app)')
   .option('--seed <n>', 'seed of deterministic test data')
   .option('--deadline <duration>', 'stop the whole run after this long (status timedout)')
@@ -92,6 +94,7 @@ program
         users: { flag: '--users', value: flags.users },
         'load.duration': { flag: '--duration', value: flags.duration },
         'load.profile': { flag: '--profile', value: flags.profile },
+        'load.shards': { flag: '--shards', value: flags.shards },
         'target.baseUrl': { flag: '--target', value: flags.target },
         seed: { flag: '--seed', value: flags.seed },
         deadline: { flag: '--deadline', value: flags.deadline },
@@ -405,6 +408,67 @@ k6cmd
     const { requireK6 } = await import('../k6/k6.ts');
     const k6 = await requireK6();
     process.stdout.write(`${k6.path}\t${k6.version}\t${k6.source}\n`);
+  });
+
+// `perf k8s`: a scenario on the k6-operator (docs/kubernetes.md); the code is in src/k8s/.
+const k8sCmd = program.command('k8s').description('run a scenario on Kubernetes with the k6-operator: render its resources, apply them (docs/kubernetes.md)');
+k8sCmd
+  .command('render')
+  .description('bundle a scenario and write a ConfigMap, a k6-operator TestRun, a Secret example, README.txt and manifest.json')
+  .option('-s, --scenario <name>', 'the scenario (a name under --scenarios-dir, or a .ts path)', 'multi-user')
+  .option('--scenarios-dir <dir>', 'folder holding the TypeScript k6 scenarios', 'scenarios')
+  .option('--parallelism <n>', 'k6 runner pods (each runs an equal execution segment)', '1')
+  .option('-u, --users <n>', 'concurrent users over all runners (PERF_USERS)')
+  .option('--profile <name>', 'load profile: smoke, load, stress or soak', 'load')
+  .option('-d, --duration <duration>', 'load duration, e.g. 30s, 2m, 1h')
+  .option('--influx <url>', "InfluxDB 1.x as the runner pods reach it: k6's --out influxdb=, read back by perf analyze")
+  .option('-t, --target <url>', 'base URL of the system under test as the runner pods reach it (PERF_BASE_URL)')
+  .option('--ws-url <url>', 'WebSocket URL of the system under test (PERF_WS_URL)')
+  .option('--namespace <ns>', 'namespace of the TestRun, ConfigMap and Secret', 'default')
+  .option('--image <image>', 'runner image (the stock k6)', 'grafana/k6:2.2.0')
+  .option('--cpu <cpu>', 'CPU of each runner (limit = request)', '1')
+  .option('--memory <mem>', 'memory of each runner (limit = request)', '1Gi')
+  .option('--secret <name>', 'the Secret holding PERF_AUTH, PERF_AGENT and the InfluxDB credentials', 'perf-secrets')
+  .option('--no-auth', 'reference no PERF_AUTH (a scenario that signs no user in)')
+  .option('-o, --out <dir>', 'where the files go (default .perf/k8s/<run-id>)')
+  .action(async (flags: { scenario: string; scenariosDir: string; parallelism: string; users?: string; profile: string; duration?: string; influx?: string; target?: string; wsUrl?: string; namespace: string; image: string; cpu: string; memory: string; secret: string; auth: boolean; out?: string }) => {
+    const { renderK8s } = await import('../k8s/render.ts');
+    const parallelism = parseUsers(flags.parallelism, '--parallelism');
+    if (flags.duration !== undefined) parseDurationMs(flags.duration);
+    const cwd = process.cwd();
+    const { dir, manifest } = await renderK8s({
+      projectDir: cwd,
+      scenario: flags.scenario,
+      scenariosDir: flags.scenariosDir,
+      parallelism,
+      ...(flags.users !== undefined ? { users: parseUsers(flags.users) } : {}),
+      profile: flags.profile,
+      ...(flags.duration ? { duration: flags.duration } : {}),
+      ...(flags.influx ? { influx: flags.influx } : {}),
+      ...(flags.target ? { target: parseUrl(flags.target, '--target') } : {}),
+      ...(flags.wsUrl ? { wsUrl: flags.wsUrl } : {}),
+      namespace: flags.namespace,
+      image: flags.image,
+      cpu: flags.cpu,
+      memory: flags.memory,
+      secretName: flags.secret,
+      auth: flags.auth,
+      ...(flags.out ? { out: flags.out } : {}),
+    });
+    const rel = path.relative(cwd, dir) || '.';
+    for (const f of [...Object.values(manifest.files), 'manifest.json']) process.stdout.write(`wrote ${path.join(rel, f)}\n`);
+    process.stdout.write(`run ${manifest.runId}: ${manifest.parallelism} runner(s) of ${manifest.scenario}; next: ${path.join(rel, 'README.txt')}, then perf k8s apply ${rel} --wait\n`);
+    if (!flags.target) process.stderr.write('perf: no --target: the runners will use the scenario default PERF_BASE_URL (http://127.0.0.1:3000)\n');
+  });
+k8sCmd
+  .command('apply')
+  .description('kubectl apply a rendered folder (ConfigMap, then TestRun); --wait follows the TestRun to finished/error, then runs perf analyze')
+  .argument('<dir>', 'a folder written by perf k8s render')
+  .option('--wait', 'poll the TestRun until finished or error')
+  .option('--timeout <duration>', 'with --wait: give up after this long', '30m')
+  .action(async (dir: string, flags: { wait?: boolean; timeout: string }) => {
+    const { applyK8s } = await import('../k8s/apply.ts');
+    process.exitCode = await applyK8s({ dir, wait: flags.wait === true, timeoutMs: parseDurationMs(flags.timeout, '--timeout') });
   });
 
 /** After a second interrupt, how long perf may take to write the verdict before it exits anyway. */

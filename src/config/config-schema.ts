@@ -854,6 +854,18 @@ export const configSchema = z
           }),
         /** How long each scenario holds its load, as a duration (`2m`), instead of the profile's. */
         duration: duration.optional().meta({ description: "How long each scenario holds its load, as a duration (`2m`), instead of the profile's. Also `--duration` and `PERF_DURATION`.", examples: ['2m'] }),
+        /** How many k6 processes run each scenario at once, each an equal execution segment of it. */
+        shards: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(1)
+          .meta({
+            description:
+              "How many k6 processes run each scenario at once, each an equal execution segment of it (k6's `--execution-segment`): for more load than one k6 process makes. perf merges their samples and decides the gates on the merged result; k6's own thresholds judge each segment alone. Also `--shards` and `PERF_SHARDS`. Beyond one machine: docs/kubernetes.md.",
+            examples: [2],
+          }),
         /** How k6 `check()`s that no threshold or gate covers are judged. */
         checks: z
           .object({
@@ -872,7 +884,7 @@ export const configSchema = z
           .meta({ description: 'How k6 `check()`s that no threshold or gate covers are judged.', examples: [{ minRate: 0.99, ignore: ['cache warm'] }] }),
       })
       .strict()
-      .default({ scenariosDir: 'scenarios', scenarios: [], profile: 'load', checks: { minRate: 1, ignore: [] } })
+      .default({ scenariosDir: 'scenarios', scenarios: [], profile: 'load', shards: 1, checks: { minRate: 1, ignore: [] } })
       .meta({
         description: 'The `load` phase: which k6 scenarios run, with which profile, for how long, and how their `check()`s are judged. Gates are under `gates`.',
         examples: [{ scenarios: ['notes-journey'], profile: 'smoke', duration: '30s' }],

@@ -54,7 +54,7 @@ export function injectedThresholds(injected: Record<string, unknown[]>): Set<str
 }
 
 type SummaryMetric = Record<string, unknown>;
-interface SummaryGroup {
+export interface SummaryGroup {
   checks?: Record<string, { name?: string; path?: string; passes?: number; fails?: number }>;
   groups?: Record<string, SummaryGroup>;
 }

@@ -89,6 +89,12 @@ export interface K6RunOptions {
   outputs?: string[];
   /** Tags on every sample (`--tag k=v`), e.g. run_id and phase for InfluxDB. */
   tags?: Record<string, string>;
+  /**
+   * `perf run --shards N`: this process runs segment `index` of `count` equal execution segments
+   * (`--execution-segment i/N:(i+1)/N --execution-segment-sequence 0,1/N,…,1`): k6 splits every
+   * scenario's VUs, iterations and arrival rate between the N processes exactly.
+   */
+  segment?: { index: number; count: number };
   onProgress?: (s: K6LiveSnapshot) => void;
   /** Applied to every line of k6's stdout and log before it is written, and to its summary file (the run's redactor). */
   redact?: (s: string) => string;
@@ -172,6 +178,7 @@ export async function runK6(opts: K6RunOptions): Promise<K6RunResult> {
     `--out=${raw.out}=${files.samples}`,
     ...(opts.outputs ?? []).map((o) => `--out=${o}`),
     ...Object.entries(opts.tags ?? {}).map(([k, v]) => `--tag=${k}=${v}`),
+    ...(opts.segment ? executionSegmentArgs(opts.segment.index, opts.segment.count) : []),
     opts.script,
   ];
   const started = Date.now();
@@ -395,4 +402,10 @@ export function readThresholds(summaryFile: string): ThresholdResult[] {
     }
   }
   return out.sort((a, b) => `${a.metric}${a.expression}`.localeCompare(`${b.metric}${b.expression}`));
+}
+
+/** k6's flags for segment `index` (0-based) of `count` equal segments. */
+export function executionSegmentArgs(index: number, count: number): string[] {
+  const at = (i: number) => (i === 0 ? '0' : i === count ? '1' : `${i}/${count}`);
+  return [`--execution-segment=${at(index)}:${at(index + 1)}`, `--execution-segment-sequence=${Array.from({ length: count + 1 }, (_, i) => at(i)).join(',')}`];
 }

@@ -18,6 +18,7 @@ import { scrubFile } from '../redact/redact-file.ts';
 import { K6_KILL_AFTER_MS, K6_STOP_GRACE_MS } from '../k6/k6-children.ts';
 import { HostCpuInterval } from '../k6/host-cpu.ts';
 import { runK6, type K6RunResult } from '../k6/k6-run.ts';
+import { mergeShards } from '../k6/k6-shards.ts';
 import type { PhaseDef, PhaseRunContext } from '../run/pipeline.ts';
 import type { Redactor } from '../redact/redact.ts';
 import type { AuthConfig } from '../config/schema-auth.ts';
@@ -83,6 +84,13 @@ export interface LoadPhaseOptions {
    * (analysis/window-capture.ts).
    */
   captureGates?: readonly Pick<GateDecl, 'metric' | 'tags' | 'responses'>[];
+  /**
+   * `--shards N` (`load.shards`): each scenario runs as N k6 processes at once, each an equal
+   * execution segment with its own raw output; the analysis ingests the N files into one store,
+   * so gates are decided on the merged samples. A shard k6 failed (any exit but 0 or 99) fails
+   * the scenario, naming the shard.
+   */
+  shards?: number;
   captureWindowSeconds?: number;
 }
 
@@ -142,6 +150,7 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
   /** Scenarios that ran on a host whose CPU was saturated (by whatever). */
   const contended: string[] = [];
   let interrupted = false;
+  let hardFailures = 0;
 
   for (const b of opts.bundles) {
     if (ctx.signal.aborted) break;
@@ -149,12 +158,14 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
     const extraOut = opts.outputs?.(b.name);
     // The whole host's CPU while this scenario's k6 runs (src/k6/host-cpu.ts).
     const hostInterval = new HostCpuInterval();
-    const r = await runK6({
+    const shards = Math.max(1, opts.shards ?? 1);
+    const runShard = (index: number) => runK6({
       ...(extraOut ? { outputs: extraOut.outputs, tags: extraOut.tags } : {}),
       k6: opts.k6,
       script: b.script,
       runDir: ctx.runDir,
-      label: b.name,
+      label: shards > 1 ? `${b.name}-shard${index + 1}of${shards}` : b.name,
+      ...(shards > 1 ? { segment: { index, count: shards } } : {}),
       expectedMs: opts.durationMs,
       signal: ctx.signal,
       targetPid: opts.targetPid?.(),
@@ -172,8 +183,10 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
         ...(opts.agent ? { PERF_AGENT: JSON.stringify(opts.agent) } : {}),
         ...(opts.operations?.length ? { PERF_OPENAPI_OPERATIONS: operationsEnv(opts.operations) } : {}),
         ...(extraOut?.env ?? {}),
+        ...(shards > 1 ? { PERF_SHARD: `${index + 1}/${shards}` } : {}),
       },
-      onProgress: (s) =>
+      // One live line per scenario: the first shard's (its share of the load).
+      onProgress: index > 0 ? undefined : (s) =>
         void ctx.reporter.onProgress?.('load', {
           elapsedMs: s.elapsedMs,
           ...(s.expectedMs ? { expectedMs: s.expectedMs } : {}),
@@ -185,8 +198,10 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
           ...(s.p95Ms !== undefined ? { p95Ms: s.p95Ms } : {}),
         }),
     });
+    const shardRuns = await Promise.all(Array.from({ length: shards }, (_, i) => runShard(i)));
+    const r = shards > 1 ? mergeShards(shardRuns, path.join(ctx.runDir, `k6-${b.name}-summary.json`)) : shardRuns[0]!;
     const hostCpu = hostInterval.stop();
-    const analysis = await analyse(r, b.name, gates, opts, ctx.runDir, extraOut !== undefined, ctx.target.baseUrl);
+    const analysis = await analyse(r, b.name, gates, opts, ctx.runDir, extraOut !== undefined, ctx.target.baseUrl, shardRuns);
     storeOf.set(b.name, analysis.store);
     if (analysis.windows) captured.push(analysis.windows);
     // The script's own thresholds and its k6 checks (src/load/load-checks.ts).
@@ -203,6 +218,17 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
       analysis: analysis.summary,
       resources: { ...r.resources, ...(hostCpu ? { host: hostCpu } : {}) },
       consistency: analysis.consistency,
+      ...(shards > 1
+        ? {
+            shards: shardRuns.map((x, i) => ({
+              shard: `${i + 1}/${shards}`,
+              exitCode: x.exitCode,
+              meaning: x.meaning,
+              files: Object.fromEntries(Object.entries(x.files).map(([k, f]) => [k, path.relative(ctx.runDir, f)])),
+              ...(x.resources.k6 ? { k6: x.resources.k6 } : {}),
+            })),
+          }
+        : {}),
     });
     if (r.interrupted) {
       interrupted = true;
@@ -216,7 +242,13 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
       reasons.push(`${b.name}: InfluxDB got these samples before perf saw them; remove them there with DROP SERIES FROM /.*/ WHERE "run_id" = '${ctx.runId}' AND "perf_scenario" = '${b.name}'`);
     }
     for (const e of r.scriptErrors) reasons.push(`${b.name}: script error ×${e.count}: ${e.message}${e.location ? ` at ${e.location}` : ''}`);
-    if (r.exitCode !== 0 && r.exitCode !== 99) reasons.push(`${b.name}: k6 exited ${r.exitCode} (${r.meaning})`);
+    // A k6 process that failed or a script that threw is not something a busy CPU explains.
+    if (r.scriptErrors.length || shardRuns.some((x) => x.exitCode !== 0 && x.exitCode !== 99)) hardFailures++;
+    if (shards > 1) {
+      shardRuns.forEach((x, i) => {
+        if (x.exitCode !== 0 && x.exitCode !== 99) reasons.push(`${b.name}: shard ${i + 1}/${shards}: k6 exited ${x.exitCode} (${x.meaning}); its log: ${path.relative(ctx.runDir, x.files.log)}`);
+      });
+    } else if (r.exitCode !== 0 && r.exitCode !== 99) reasons.push(`${b.name}: k6 exited ${r.exitCode} (${r.meaning})`);
     if (analysis.summary.droppedIterations > 0) dropped.push(`${b.name}: k6 dropped ${analysis.summary.droppedIterations} iterations (the requested load was not generated)`);
     const k6cpu = r.resources.k6;
     const share = opts.saturationCpuShare ?? 0.9;
@@ -275,7 +307,7 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
   // A saturated host voids a failure but not a pass: contention only slows k6 and the target,
   // so what passed would pass on a quiet machine too, while a failed latency gate or time
   // budget may have measured the machine. The failures stay in the reasons.
-  if (contended.length && reasons.length) invalid.push(...contended);
+  if (contended.length && reasons.length && !hardFailures) invalid.push(...contended);
   // A scenario that did not pass points at k6's stdout and log, and quotes its console.warn/error lines.
   await attachEvidence(results, gateResults, ctx.runDir, opts.redactor);
   const extra = { k6: results, gates: gateResults, ...(invalid.length ? { invalidBecause: invalid.join('; ') } : {}) };
@@ -285,17 +317,27 @@ async function runLoad(opts: LoadPhaseOptions, ctx: PhaseRunContext): Promise<Pi
 
 /** `toInflux`: the samples also went to InfluxDB, so count those that are one point there;
  *  `baseUrl`: the target's, to place requests named by their URL among the document's operations. */
-async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts: LoadPhaseOptions, runDir: string, toInflux: boolean, baseUrl: string) {
-  // Rates and requests in flight over the scenario's load period (setup and teardown left out), in the same pass.
+async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts: LoadPhaseOptions, runDir: string, toInflux: boolean, baseUrl: string, shardRuns: K6RunResult[] = [r]) {
+  const sharded = shardRuns.length > 1;
+  // Rates and requests in flight over the scenario's load period (setup and teardown left out), in
+  // the same pass. The meter sweeps samples in time order, which one k6 file keeps and N shards'
+  // files read one after the other do not: sharded runs have no in-flight figures.
   const load = new LoadConcurrencyIngest();
   const capture = opts.captureGates?.length ? new WindowCapture([...opts.captureGates], opts.captureWindowSeconds ?? 1) : undefined;
-  const tap: typeof load.tap = capture
+  const loadTap: typeof load.tap | undefined = sharded ? undefined : load.tap;
+  const tap: typeof load.tap | undefined = capture
     ? (series, seconds, nanos, value) => {
-        load.tap(series, seconds, nanos, value);
+        loadTap?.(series, seconds, nanos, value);
         capture.tap(series, seconds, nanos, value);
       }
-    : load.tap;
-  const store: MetricStore = await ingestK6Csv(r.files.samples, metricTypesFromSummary(r.files.summary), windowSecondsFor(opts.durationMs), toInflux, tap);
+    : loadTap;
+  const store: MetricStore = await ingestK6Csv(
+    shardRuns.map((x) => x.files.samples),
+    metricTypesFromSummary(r.files.summary),
+    windowSecondsFor(opts.durationMs),
+    toInflux,
+    tap,
+  );
   // The ramp-up as k6 resolved the scenario's options (none for a constant executor), else the profile's.
   const rampUpSeconds = rampUpSecondsOf(r.scenarioOptions, opts.rampUpSeconds ?? 0);
   const captured = capture?.result(scenario, store.firstTimestamp, store.lastTimestamp, rampUpSeconds);
@@ -306,7 +348,8 @@ async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts
   // k6's result for every threshold perf injected into this scenario against perf's evaluation
   // of the same samples: they must agree (analysis/gates.ts crossCheck). k6 reported when it ran
   // to its end (exit 0, or 99 for crossed thresholds) and was not interrupted.
-  const consistency = crossCheck(gates, r.thresholds, store, !r.interrupted && (r.exitCode === 0 || r.exitCode === 99));
+  // Sharded, each k6 judged its thresholds on its own segment only: no cross-check against the merged samples.
+  const consistency = crossCheck(gates, sharded ? [] : r.thresholds, store, !sharded && !r.interrupted && (r.exitCode === 0 || r.exitCode === 99));
   const reqs = store.merged('http_reqs');
   const failed = store.merged('http_req_failed');
   const dropped = store.merged('dropped_iterations');
@@ -341,7 +384,7 @@ async function analyse(r: K6RunResult, scenario: string, gates: GateSpec[], opts
       samplesByMetric: countsByMetric(store),
       ...(store.coincident.size ? { coincidentByMetric: Object.fromEntries(store.coincident) } : {}),
       requests: reqs.count,
-      requestsPerSec: concurrency?.requestsPerSec ?? 0,
+      requestsPerSec: concurrency?.requestsPerSec ?? (sharded && store.lastTimestamp > store.firstTimestamp ? Math.round((reqs.count / (store.lastTimestamp - store.firstTimestamp)) * 10) / 10 : 0),
       errorRate: failed.count ? failed.nonZero / failed.count : 0,
       droppedIterations: dropped.sum,
       windows,

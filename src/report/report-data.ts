@@ -130,6 +130,8 @@ export async function buildReportData(runDir: string, verdict: Verdict, opts: Re
         notes.push(`${k.scenario}: no sample file (${rel}): nothing to plot`);
         continue;
       }
+      // The plots stream one time-ordered file; N shards' files are not one stream (the gates are theirs merged).
+      if (k.shards?.length) notes.push(`${k.scenario}: ran as ${k.shards.length} k6 shards; the plots show shard 1's samples (its 1/${k.shards.length} of the load), the gates all shards' merged`);
       try {
         scenarios.push(await scenarioReport(k, file, rel, runDir, verdict.gates ?? [], rampUpSeconds, opts));
       } catch (e) {

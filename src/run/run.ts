@@ -158,6 +158,7 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
             ...(opts.config.agent ? { agent: opts.config.agent } : {}),
             ...(openapi ? { operations: openapi.doc.operations } : {}),
             captureGates: [...opts.config.gates, ...soakCaptures(opts.config.soak)],
+            shards: opts.config.load.shards,
             captureWindowSeconds: captureWindowSeconds(duration ? parseDurationMs(duration) : parseDurationMs(PROFILES[opts.config.load.profile].hold)),
           });
         // soak.targetMemory: the target's RSS read while the load runs, when perf started it.

@@ -70,6 +70,8 @@ export interface K6PhaseResult {
     operations?: LoadOperationHits;
   };
   resources?: Record<string, unknown>;
+  /** `--shards N`: each k6 process of this scenario, its exit and its files (the merged analysis is the scenario's). */
+  shards?: { shard: string; exitCode: number; meaning: string; files: Record<string, string>; k6?: unknown }[];
   /** Harness vs k6 on this scenario's own samples, threshold by threshold. */
   consistency?: { metric: string; expression: string; samples: number; harness: { observed?: number; status: string }; k6?: { observed?: number; passed: boolean }; disagreement?: string }[];
 }
