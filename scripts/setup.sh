@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use (the service clients that scripts/services.sh calls, and the
 # Chromium the front-end phases drive: perf never downloads a browser; InfluxDB 1.x, which the
 # InfluxDB tests start on their own, and docker-compose, which validates docker-compose.perf.yml; wrk, which bench/sample-app.ts drives;
-# unzip, the independent reader the trace-redaction tests check perf's rewritten zips with).
-APT_PACKAGES=(postgresql-client redis-tools chromium influxdb influxdb-client docker-compose wrk unzip)
+# unzip, the independent reader the trace-redaction tests check perf's rewritten zips with;
+# and ShellCheck, which actionlint runs on the workflows' `run:` scripts).
+APT_PACKAGES=(postgresql-client redis-tools chromium influxdb influxdb-client docker-compose wrk unzip shellcheck)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -26,3 +27,10 @@ npm ci --no-audit --no-fund
 # (minutes; the message names the other ways: package manager, release binaries, grafana/k6).
 # A .tools/bin/k6 built by an older perf with its own output compiled in is replaced.
 node bin/perf.js k6 install
+
+# actionlint, the GitHub workflow linter test/workflows.test.ts runs on .github/workflows/
+# (a Go tool, built by `go install` into .tools/bin like k6's last resort).
+if [ ! -x .tools/bin/actionlint ]; then
+  echo "setup: go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 into .tools/bin"
+  GOBIN="$PWD/.tools/bin" go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+fi

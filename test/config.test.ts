@@ -18,7 +18,7 @@ describe('resolveConfig', () => {
     assert.equal(file, undefined);
     assert.equal(config.target, 'sample-app');
     assert.equal(config.users, 15);
-    assert.equal(config.deadline, '30m');
+    assert.equal(config.deadline, undefined, 'absent: 30 min plus the load (src/run/run.ts)');
   });
 
   test('defaults → file → PERF_* environment → flags, each layer winning over the previous', async () => {

@@ -170,6 +170,14 @@ test('the ramp-up of a scenario comes from the options k6 resolved; a constant e
   assert.equal(rampUpSecondsOf(undefined, 9), 9);
 });
 
+test("a soak is not cut short: the default deadline and load timeout add the load's own length", async () => {
+  const { expectedLoadMs } = await import('../src/load/load-phase.ts');
+  // 30 s ramp-up + 8 h hold + 2 min of setup and teardown.
+  assert.equal(expectedLoadMs('soak', '8h', 1), 30_000 + 8 * 3_600_000 + 120_000);
+  // Three scenarios of the default profile: 3 × (5 s + 15 s + 2 min).
+  assert.equal(expectedLoadMs('load', undefined, 3), 3 * (5_000 + 15_000 + 120_000));
+});
+
 describe('a short soak on the real sample-app', () => {
   // Absolute gates generous enough for the creep (~+140 ms by the end), the drift gate at 25 %,
   // an error budget of 1 %, and the target's memory growth at most 5 GB/h: a 40 s hold extrapolated

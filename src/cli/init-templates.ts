@@ -127,6 +127,9 @@ ${authLines}
     // Under 1 % of requests fail: a 5xx, a timeout, or a status the scenario did not expect.
     // Deciding it takes 100 requests: a run too short or with too few users fails it as insufficient data.
     { metric: 'http_req_failed', stat: 'rate', limit: 0.01, scenarios: [${lit(SCENARIO)}], description: 'under 1 % failed requests' },
+    // The nightly soak (perf run --profile soak): p95 may not get 20 % worse from the first steady
+    // windows to the last (docs/soak.md). Only under that profile: a short hold says nothing about hours.
+    { metric: 'http_req_duration', stat: 'p(95)', maxDrift: '20%', profiles: ['soak'], scenarios: [${lit(SCENARIO)}], description: 'p95 does not drift over the soak' },
   ],
 });
 `;
@@ -283,6 +286,7 @@ From this folder, with perf on your PATH (from perf's checkout: \`npx perf run -
     perf run --phase health,smoke,flows     # the functional phases: seconds
     perf run                                # every phase, then load: 15 users, about 20 s of load
     perf run --users 50 --duration 2m       # more users, a longer hold
+    perf run --profile soak --duration 1h   # the nightly soak: also drift gates (docs/soak.md)
     perf list                               # what would run: every phase, check, flow, scenario and gate
 
 Against another deployment, no edit: \`perf run --target https://staging.example.com\`, or set

@@ -695,7 +695,11 @@ export const configSchema = z
     /** Seed of the deterministic test data: test users' passwords and the unknown ids smoke probes derive from it. */
     seed: z.number().int().min(0).default(1).meta({ description: "Seed of the deterministic test data: test users' passwords and the unknown ids smoke probes derive from it. Also `--seed` and `PERF_SEED`.", examples: [42] }),
     /** The whole run is stopped (status `timedout`) after this long, as a duration (`30m`, `1h`). */
-    deadline: duration.default('30m').meta({ description: 'The whole run is stopped (status `timedout`) after this long, as a duration (`30m`, `1h`). Also `--deadline` and `PERF_DEADLINE`.', examples: ['1h'] }),
+    deadline: duration.optional().meta({
+      description:
+        "The whole run is stopped (status `timedout`) after this long, as a duration (`30m`, `1h`). Absent: 30 minutes plus the load's own length (each scenario's ramp-up and hold, and 2 minutes of setup and teardown each), so a soak's `--duration 8h` is not cut short. Also `--deadline` and `PERF_DEADLINE`.",
+      examples: ['1h'],
+    }),
     /** Each phase's policy, by phase name: switch it or some of its checks off, make it blocking or not, change its timeouts and retries. */
     phases: z
       .partialRecord(z.enum(PHASE_NAMES), phasePolicySchema)
@@ -863,7 +867,7 @@ export const configSchema = z
           .default(1)
           .meta({
             description:
-              "How many k6 processes run each scenario at once, each an equal execution segment of it (k6's `--execution-segment`): for more load than one k6 process makes. perf merges their samples and decides the gates on the merged result; k6's own thresholds judge each segment alone. Also `--shards` and `PERF_SHARDS`. Beyond one machine: docs/kubernetes.md.",
+              "How many k6 processes run each scenario at once, each an equal execution segment of it. k6's `--execution-segment`, for more load than one k6 process makes. perf merges their samples and decides the gates on the merged result; k6's own thresholds judge each segment alone. Also `--shards` and `PERF_SHARDS`. Beyond one machine: docs/kubernetes.md.",
             examples: [2],
           }),
         /** How k6 `check()`s that no threshold or gate covers are judged. */

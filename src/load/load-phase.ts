@@ -8,7 +8,8 @@ import { percentileMs } from '../../analysis/histogram.ts';
 import { ingestK6Csv, metricTypesFromSummary } from '../../analysis/k6-csv.ts';
 import { isK6Builtin } from '../../analysis/k6-metrics.ts';
 import { summarizeSeries, type MetricStore } from '../../analysis/metric-store.ts';
-import type { ProfileName } from '../../scenarios/lib/profiles.ts';
+import { PROFILES, type ProfileName } from '../../scenarios/lib/profiles.ts';
+import { durationMs } from '../../bundler/window-tag.ts';
 import type { GateDecl, GateSpec } from '../config/config-schema.ts';
 import { WINDOWS_FILE, WINDOWS_SCHEMA, WindowCapture, type ScenarioWindows, type WindowsFile } from '../../analysis/window-capture.ts';
 import { writeJsonAtomic } from '../run/verdict.ts';
@@ -423,4 +424,15 @@ function labelsCounted(stores: MetricStore[], metric: string): string[] | undefi
 /** Windows of 10 s, widened for long runs so a verdict holds at most ~120 of them. */
 function windowSecondsFor(durationMs: number | undefined): number {
   return Math.max(10, Math.ceil((durationMs ?? 0) / 1000 / 120));
+}
+
+/**
+ * How long the load phase should take: per scenario, the profile's ramp-up and the hold (the
+ * profile's or `--duration`), plus 2 minutes for k6's start, setup(), graceful stops and
+ * teardown(). The default load timeout and run deadline add this to their 30 minutes.
+ */
+export function expectedLoadMs(profile: ProfileName, duration: string | undefined, scenarios: number): number {
+  const p = PROFILES[profile];
+  const hold = duration ? durationMs(duration) : durationMs(p.hold);
+  return Math.max(1, scenarios) * (durationMs(p.rampUp) + hold + 2 * 60_000);
 }

@@ -155,7 +155,7 @@ export function soakPlots(d: ReportData): PlotSpec[] {
     );
     out.push({
       id: 'soak-memory',
-      title: 'target resident memory (RSS) over time, per service',
+      title: 'target private memory (USS: the service and its children) over time, per service',
       xLabel: X_LABEL,
       yLabel: 'MB',
       series: memory.map((m, i) => ({ label: `${m.service} (pid ${m.pid})`, color: PALETTE[i % PALETTE.length]!, spanGaps: true })),

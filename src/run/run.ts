@@ -20,7 +20,7 @@ import { cleanupRunUsers, forgetRun, testDataOf } from '../auth/cleanup.ts';
 import { trackLoadUsers } from '../auth/load-users.ts';
 import { checkPhase, DEFAULT_POLICIES, type CheckFactory } from './phases.ts';
 import { PROFILES } from '../../scenarios/lib/profiles.ts';
-import { loadPhase } from '../load/load-phase.ts';
+import { expectedLoadMs, loadPhase } from '../load/load-phase.ts';
 import { runPipeline, type Fixture, type PhaseDef } from './pipeline.ts';
 import { Redactor } from '../redact/redact.ts';
 import { Services } from '../target/services.ts';
@@ -142,7 +142,7 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
             users: opts.config.users,
             duration,
             durationMs,
-            timeoutMs: policy?.timeout ? parseDurationMs(policy.timeout) : DEFAULT_POLICIES.load.timeoutMs,
+            timeoutMs: policy?.timeout ? parseDurationMs(policy.timeout) : DEFAULT_POLICIES.load.timeoutMs + expectedLoadMs(opts.config.load.profile, duration, bundles.length),
             gates: opts.config.gates.filter(isAbsoluteGate),
             onCounters: (c) => {
               loadCounters = c;
@@ -232,7 +232,10 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
       reporter,
       redactor,
       signal: opts.signal,
-      deadlineMs: parseDurationMs(opts.config.deadline),
+      // Absent: 30 minutes for the phases, plus the load's own length (a soak's hours).
+      deadlineMs: opts.config.deadline
+        ? parseDurationMs(opts.config.deadline)
+        : 30 * 60_000 + (opts.phases.includes('load') ? expectedLoadMs(opts.config.load.profile, opts.config.load.duration, bundles.length) : 0),
     });
     phases = result.phases;
     reasons = result.reasons;
