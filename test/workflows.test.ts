@@ -204,7 +204,7 @@ describe('workflow structure', () => {
           const looksRandom = word.length >= 32 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(word) && /\d/.test(word) && /[a-z]/.test(word) && /[A-Z]/.test(word);
           assert.ok(!looksRandom, `${at}: a high-entropy literal ${word.slice(0, 6)}…`);
         }
-        if (/(PASSWORD|TOKEN|SECRET|WEBHOOK)/i.test(at.split('.').pop() ?? '') && at.includes('.env.')) {
+        if (/(PASSWORD|TOKEN|SECRET|WEBHOOK)/i.test(at.split('.').pop() ?? '') && at.includes('.env.') && !at.endsWith('(key)')) {
           assert.match(s, /^\$\{\{ secrets\.[A-Z0-9_]+ \}\}$/, `${at}: a secret-like variable must come from secrets`);
         }
       }
@@ -261,9 +261,12 @@ describe('the workflows’ perf commands, run here', () => {
     await runLikeCi('pr', args, env, REPO);
   });
 
-  test('release: its command with users 15 and profile load (the stress default with 50 users is too heavy here), target empty', async () => {
-    const { args, env } = perfCommand('perf-release.yml', { users: '15', profile: 'load' });
-    assert.deepEqual(args, ['run', '--users', '15', '--profile', 'load', '--reporter', 'console,junit,github']);
+  // The stress default with 50 users (100 VUs at its peak) is too heavy for this machine, and
+  // smoke with fewer than ~20 users has too few WebSocket sessions for the 99.9 % gate
+  // (insufficient data fails): 20 users, smoke, target empty (the bundled sample-app).
+  test('release: its command with users 20 and profile smoke, target empty', async () => {
+    const { args, env } = perfCommand('perf-release.yml', { users: '20', profile: 'smoke' });
+    assert.deepEqual(args, ['run', '--users', '20', '--profile', 'smoke', '--reporter', 'console,junit,github']);
     await runLikeCi('release', args, env, REPO);
   });
 
