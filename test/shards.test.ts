@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { executionSegmentArgs } from '../src/k6/k6-run.ts';
-import { readVerdictFromOutput, runCli, runDirFromOutput, tempDir } from './helpers.ts';
+import { configProject, readVerdictFromOutput, runCli, runDirFromOutput, tempDir } from './helpers.ts';
 
 // perf run --shards N: each scenario as N k6 processes on k6's execution segments, one merged
 // verdict. Real k6 against a real local server that answers every request after 10 ms.
@@ -101,4 +101,29 @@ export default function (): void {
     const k = v.phases.find((p: { name: string }) => p.name === 'load').k6[0];
     assert.deepEqual(k.shards.map((s: { exitCode: number }) => s.exitCode), [0, 108]);
   });
+});
+
+test('the healthy sample-app: --shards 2 passes, and its merged gates match a 1-shard run', async () => {
+  // The throughput scenario (constant arrival rate) and the repo's gates for it.
+  const cwd = configProject();
+  const run = (shards: number) => runCli(['run', '--scenario', 'throughput', '--users', '3', '--duration', '8s', '--shards', String(shards), '--reporter', 'console'], { cwd, timeoutMs: 180_000 });
+  const one = await run(1);
+  const two = await run(2);
+  const v1 = readVerdictFromOutput(cwd, one.stderr);
+  const v2 = readVerdictFromOutput(cwd, two.stderr);
+  assert.equal(v1.status, 'passed', one.stderr);
+  assert.equal(v2.status, 'passed', two.stderr);
+  assert.equal(two.code, 0);
+  const k2 = v2.phases.find((p: { name: string }) => p.name === 'load').k6[0];
+  assert.equal(k2.shards.length, 2);
+  const it1 = v1.phases.find((p: { name: string }) => p.name === 'load').k6[0].analysis.samplesByMetric.iterations;
+  // 12 iterations/s for 8 s: a start exactly at the end may or may not happen in either run.
+  assert.ok(Math.abs(k2.analysis.samplesByMetric.iterations - it1) <= 1, `iterations: 1 shard ${it1}, 2 shards ${k2.analysis.samplesByMetric.iterations}`);
+  for (const [i, g] of v2.gates.entries()) {
+    const a = v1.gates[i];
+    assert.equal(g.metric, a.metric);
+    assert.equal(g.status, a.status, `${g.metric} ${g.expression}`);
+    if (g.status === 'not-run') continue;
+    assert.ok(Math.abs(g.samples - a.samples) <= 4, `${g.metric} ${g.expression}: samples ${a.samples} vs ${g.samples}`);
+  }
 });

@@ -156,10 +156,19 @@ describe('the target memory trend', () => {
     assert.ok(r.series.length <= 240 && r.series.length >= 120, `${r.series.length} points`);
     assert.equal(r.slopeMbPerHour, 0);
   });
-  test('too few readings: insufficient data, saying how to get more', () => {
+  test('too few readings: insufficient data, saying how to get more; a load shorter than its ramp-up uses every reading, saying so', () => {
     const t = new RssTrend('api', 1, () => 1000, () => 100);
     t.sample(1_000_000);
     assert.equal(t.result(10).status, 'insufficient-data');
+    let mb = 100;
+    const short = new RssTrend('api', 1, () => 2000, () => mb);
+    for (let s = 0; s < 10; s++, mb += 1) short.sample((1000 + s) * 1000);
+    const r = short.result(1000);
+    assert.equal(r.includesRampUp, true);
+    assert.equal(r.samples, 10);
+    assert.ok(Math.abs(r.slopeMbPerHour! - 3600) < 1, `slope ${r.slopeMbPerHour}`);
+    assert.equal(r.status, 'failed');
+    assert.match(r.reason!, /ramp-up included \(the load was shorter than it\)/);
   });
 });
 

@@ -64,15 +64,9 @@ export function treeRssMb(root: number): number | undefined {
 
 export class RssTrend {
   private timer: NodeJS.Timeout | undefined;
-  private n = 0;
-  private st = 0;
-  private sv = 0;
-  private stt = 0;
-  private stv = 0;
-  private t0: number | undefined;
-  private tLast = 0;
-  private first: number | undefined;
-  private last: number | undefined;
+  /** Readings after the ramp-up, and all of them (used when the load was too short for the first). */
+  private readonly steady = new LineFit();
+  private readonly whole = new LineFit();
   private peak = 0;
   private all = 0;
   /** [unix seconds, MB, readings merged into it]. */
@@ -104,19 +98,9 @@ export class RssTrend {
     this.all++;
     if (mb > this.peak) this.peak = mb;
     this.plot(t, mb);
+    this.whole.add(t, mb);
     const from = this.fromUnixSeconds();
-    if (from === undefined || t < from) return;
-    // Times relative to the first slope reading keep the sums' magnitudes small (no cancellation).
-    this.t0 ??= t;
-    const x = t - this.t0;
-    this.n++;
-    this.st += x;
-    this.sv += mb;
-    this.stt += x * x;
-    this.stv += x * mb;
-    this.first ??= mb;
-    this.last = mb;
-    this.tLast = x;
+    if (from !== undefined && t >= from) this.steady.add(t, mb);
   }
 
   private plot(t: number, mb: number): void {
@@ -145,10 +129,7 @@ export class RssTrend {
 
   /** Least-squares slope in MB per hour of the readings since `fromUnixSeconds`. */
   slopeMbPerHour(): number | undefined {
-    if (this.n < 3) return undefined;
-    const den = this.n * this.stt - this.st * this.st;
-    if (den <= 0) return undefined;
-    return ((this.n * this.stv - this.st * this.sv) / den) * 3600;
+    return this.steady.slopePerHour();
   }
 
   stop(): void {
@@ -158,28 +139,68 @@ export class RssTrend {
 
   result(maxGrowthMbPerHour: number): MemoryTrendResult {
     this.stop();
-    const slope = this.slopeMbPerHour();
+    // A load shorter than its ramp-up (a constant-rate scenario, a short hold): every reading,
+    // warm-up included, which overstates growth rather than hiding it.
+    const includesRampUp = this.steady.n < 3 && this.whole.n >= 3;
+    const fit = includesRampUp ? this.whole : this.steady;
+    const slope = fit.slopePerHour();
     const r1 = (x: number) => Math.round(x * 10) / 10;
     const base = {
       service: this.service,
       pid: this.pid,
-      samples: this.n,
-      spanSeconds: Math.round(this.tLast),
-      ...(this.first !== undefined ? { firstMb: r1(this.first) } : {}),
-      ...(this.last !== undefined ? { lastMb: r1(this.last) } : {}),
+      samples: fit.n,
+      spanSeconds: Math.round(fit.lastX),
+      ...(includesRampUp ? { includesRampUp: true as const } : {}),
+      ...(fit.first !== undefined ? { firstMb: r1(fit.first) } : {}),
+      ...(fit.last !== undefined ? { lastMb: r1(fit.last) } : {}),
       ...(this.all ? { peakMb: r1(this.peak) } : {}),
       ...(slope !== undefined ? { slopeMbPerHour: r1(slope) } : {}),
       maxGrowthMbPerHour,
       series: this.points.map(([t, mb]) => [Math.round(t), r1(mb)] as [number, number]),
     };
     if (slope === undefined)
-      return { ...base, status: 'insufficient-data', reason: `${this.service} (pid ${this.pid}): ${this.n} memory reading(s) after the ramp-up, the slope needs 3: run longer or read more often (soak.targetMemory.intervalSeconds)` };
+      return { ...base, status: 'insufficient-data', reason: `${this.service} (pid ${this.pid}): ${this.whole.n} memory reading(s) during the load, the slope needs 3: run longer or read more often (soak.targetMemory.intervalSeconds)` };
     if (slope > maxGrowthMbPerHour)
       return {
         ...base,
         status: 'failed',
-        reason: `target memory of ${this.service} grew ${r1(slope)} MB/h (limit ${maxGrowthMbPerHour} MB/h): ${r1(this.first!)} MB → ${r1(this.last!)} MB over ${Math.round(this.tLast)} s of load`,
+        reason: `target memory of ${this.service} grew ${r1(slope)} MB/h (limit ${maxGrowthMbPerHour} MB/h): ${r1(fit.first!)} MB → ${r1(fit.last!)} MB over ${Math.round(fit.lastX)} s of load${includesRampUp ? ', ramp-up included (the load was shorter than it)' : ''}`,
       };
     return { ...base, status: 'passed' };
+  }
+}
+
+/** A running least-squares line through (time, MB) readings: sums only, whatever their number. */
+class LineFit {
+  n = 0;
+  private st = 0;
+  private sv = 0;
+  private stt = 0;
+  private stv = 0;
+  private t0: number | undefined;
+  /** Seconds from the first reading to the last. */
+  lastX = 0;
+  first: number | undefined;
+  last: number | undefined;
+
+  add(t: number, mb: number): void {
+    // Times relative to the first reading keep the sums' magnitudes small (no cancellation).
+    this.t0 ??= t;
+    const x = t - this.t0;
+    this.n++;
+    this.st += x;
+    this.sv += mb;
+    this.stt += x * x;
+    this.stv += x * mb;
+    this.first ??= mb;
+    this.last = mb;
+    this.lastX = x;
+  }
+
+  slopePerHour(): number | undefined {
+    if (this.n < 3) return undefined;
+    const den = this.n * this.stt - this.st * this.st;
+    if (den <= 0) return undefined;
+    return ((this.n * this.stv - this.st * this.sv) / den) * 3600;
   }
 }

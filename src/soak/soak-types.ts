@@ -74,6 +74,8 @@ export interface MemoryTrendResult {
   samples: number;
   /** Seconds the slope covers. */
   spanSeconds: number;
+  /** The load ended before 3 readings after the ramp-up: the slope is over every reading, warm-up included. */
+  includesRampUp?: true;
   firstMb?: number;
   lastMb?: number;
   peakMb?: number;
