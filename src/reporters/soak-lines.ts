@@ -51,5 +51,5 @@ export function errorBudgetTitle(b: ErrorBudgetResult): string {
 
 /** `sample-app: 95 → 97 MB, +12 MB/h (limit 50 MB/h) passed`. */
 export function memoryTrendText(m: MemoryTrendResult): string {
-  return `${m.service}: ${mb(m.firstMb)} → ${mb(m.lastMb)} MB, ${slopeText(m.slopeMbPerHour)} (limit ${m.maxGrowthMbPerHour} MB/h) ${soakStatusWord(m.status)}`;
+  return `${m.service}: ${mb(m.firstMb)} → ${mb(m.lastMb)} MB, ${slopeText(m.slopeMbPerHour)}${m.includesRampUp ? ', ramp-up included' : ''} (limit ${m.maxGrowthMbPerHour} MB/h) ${soakStatusWord(m.status)}`;
 }
