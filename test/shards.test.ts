@@ -15,6 +15,17 @@ test('execution segments: N equal segments and the sequence k6 needs to split th
   assert.deepEqual(executionSegmentArgs(2, 3), ['--execution-segment=2/3:1', '--execution-segment-sequence=0,1/3,2/3,1']);
 });
 
+test('load.shards: from the config, PERF_SHARDS or --shards; a bad value is named', async () => {
+  const { resolveConfig } = await import('../src/config/config.ts');
+  const cwd = tempDir('perf-shards-config-');
+  assert.equal((await resolveConfig({ cwd, env: {} })).config.load.shards, 1);
+  assert.equal((await resolveConfig({ cwd, env: { PERF_SHARDS: '3' } })).config.load.shards, 3);
+  await assert.rejects(resolveConfig({ cwd, env: { PERF_SHARDS: '0' } }), /load\.shards \(from PERF_SHARDS\): /);
+  const bad = await runCli(['run', '--shards', 'two', '--phase', 'load'], { cwd });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /load\.shards \(from --shards\): /);
+});
+
 describe('perf run --shards on real k6', () => {
   let server: http.Server;
   let url: string;

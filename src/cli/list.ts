@@ -76,7 +76,7 @@ function loadLines(config: ResolvedConfig, projectDir: string): string[] {
   const out = [
     `load  (k6, ${formatMs(timeoutMs)} timeout)${offMark(enabled)}`,
     `  ${DEFAULT_POLICIES.load.description}`,
-    `  profile: ${config.load.profile} (ramp-up ${profile.rampUp}, hold ${profile.hold}; ${peak})  duration: ${config.load.duration ?? `the profile's (${profile.rampUp} + ${profile.hold})`}`,
+    `  profile: ${config.load.profile} (ramp-up ${profile.rampUp}, hold ${profile.hold}; ${peak})  duration: ${config.load.duration ?? `the profile's (${profile.rampUp} + ${profile.hold})`}${config.load.shards > 1 ? `  shards: ${config.load.shards} k6 processes per scenario` : ''}`,
   ];
   const { lines, selected } = loadScenarioLines(config, projectDir);
   out.push(`  scenarios:`, ...lines);

@@ -70,7 +70,7 @@ export function envLayer(env: NodeJS.ProcessEnv): Layer[] {
   add('PERF_FRONTEND_URL', 'target.frontendUrl', env.PERF_FRONTEND_URL);
   add('PERF_DURATION', 'load.duration', env.PERF_DURATION);
   add('PERF_PROFILE', 'load.profile', env.PERF_PROFILE);
-  add('PERF_SHARDS', 'load.shards', env.PERF_SHARDS);
+  add('PERF_SHARDS', 'load.shards', num(env.PERF_SHARDS ?? ''));
   add('PERF_REPORTERS', 'reporters', env.PERF_REPORTERS?.split(',').map((s) => s.trim()));
   add('PERF_INFLUX_URL', 'influx.url', env.PERF_INFLUX_URL);
   return layers;
