@@ -241,7 +241,11 @@ export class CsvIngest {
         let perMetric = byMetric.get(metric);
         if (!perMetric) byMetric.set(metric, (perMetric = new Map()));
         let series = perMetric.get(tagKey);
-        if (!series) perMetric.set(tagKey, (series = store.seriesFor(metric + '\u0000' + JSON.stringify(decoder.tagsOf(tagKey)), metric, () => decoder.tagsOf(tagKey))));
+        if (!series) {
+          // Keyed by the parsed tags, not this file's tag text: another shard's file shares the series.
+          const tags = decoder.tagsOf(tagKey);
+          perMetric.set(tagKey, (series = store.seriesFor(metric + '\u0000' + JSON.stringify(tags), metric, () => tags)));
+        }
         store.record(series, seconds, value, pointIds ? nanos : undefined);
         if (tap) tap(series, seconds, nanos, value);
       }, pointIds || tap !== undefined);
@@ -298,12 +302,9 @@ export async function* readCsvText(file: string): AsyncGenerator<string> {
 export async function ingestK6Csv(file: string | string[], types: Map<string, MetricType>, windowSeconds = 10, pointIds = false, tap?: SampleTap): Promise<MetricStore> {
   const ingest = new CsvIngest(types, windowSeconds, pointIds, tap);
   const files = typeof file === 'string' ? [file] : file;
-  let first = true;
-  for (const f of files) {
-    // k6 may have failed before writing a sample (invalid config, init error): nothing to ingest.
-    if (!existsSync(f)) continue;
-    if (!first) ingest.nextFile();
-    first = false;
+  // k6 may have failed before writing a sample (invalid config, init error): nothing to ingest.
+  for (const [i, f] of files.filter((x) => existsSync(x)).entries()) {
+    if (i > 0) ingest.nextFile();
     for await (const text of readCsvText(f)) ingest.push(text);
   }
   return ingest.end();

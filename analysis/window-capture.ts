@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import type { GateDecl } from '../src/config/config-schema.ts';
 import { gateFilter, thresholdKey } from './gates.ts';
 import { createLatencyHistogramUs, decodeHistogram, encodeHistogram, recordMs, type Histogram } from './histogram.ts';
@@ -19,6 +20,13 @@ export const WINDOWS_FILE = 'windows.json';
 
 /** Windows per run to aim for: enough for the rank test to reach α = 0.01 on a short run. */
 const TARGET_WINDOWS = 30;
+
+/** A run's `windows.json` (the file at `file`), or undefined when it is absent or of another schema. */
+export function readWindowsFile(file: string): WindowsFile | undefined {
+  if (!existsSync(file)) return undefined;
+  const w = JSON.parse(readFileSync(file, 'utf8')) as WindowsFile;
+  return w.schema === WINDOWS_SCHEMA ? w : undefined;
+}
 
 /** Seconds per capture window: 1 s up to a 30 s hold, then hold/30 (a 30 min soak: 60 s). */
 export function captureWindowSeconds(holdMs: number): number {

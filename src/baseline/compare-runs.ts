@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mannWhitneyGreater } from '../../analysis/rank-test.ts';
-import { captureKey, figuresOf, steadyWindows, WINDOWS_SCHEMA, type WindowsFile } from '../../analysis/window-capture.ts';
+import { captureKey, figuresOf, readWindowsFile, steadyWindows, type WindowsFile } from '../../analysis/window-capture.ts';
 import { unitOf } from '../../analysis/gates.ts';
 import { K6_BUILTIN_METRICS } from '../../analysis/k6-metrics.ts';
 import type { GateDecl, RelativeGateSpec } from '../config/config-schema.ts';
@@ -19,11 +18,7 @@ import type { ResolvedBaseline, RunIndexRecord } from './run-index.ts';
 export const DEFAULT_SIGNIFICANCE = 0.01;
 
 export function readWindows(projectDir: string, r: RunIndexRecord): WindowsFile | undefined {
-  if (!r.windows) return undefined;
-  const file = path.join(runsDir(projectDir), r.runId, r.windows);
-  if (!existsSync(file)) return undefined;
-  const w = JSON.parse(readFileSync(file, 'utf8')) as WindowsFile;
-  return w.schema === WINDOWS_SCHEMA ? w : undefined;
+  return r.windows ? readWindowsFile(path.join(runsDir(projectDir), r.runId, r.windows)) : undefined;
 }
 
 /** `'15%'` → 15. */
@@ -80,18 +75,24 @@ export function decidingPart(parts: GateComparison[]): GateComparison | undefine
   return parts.find((p) => p.verdict === 'regressed') ?? parts.find((p) => p.verdict === 'insufficient') ?? [...parts].sort((a, b) => (b.deltaPct ?? -Infinity) - (a.deltaPct ?? -Infinity))[0];
 }
 
-export function relativeGateResult(g: RelativeGateSpec, base: WindowsFile | undefined, cur: WindowsFile | undefined, baselineRunId: string | undefined, why?: string): RelativeGateResult {
-  const significance = g.significance ?? DEFAULT_SIGNIFICANCE;
-  const head = {
+/**
+ * What the result of a gate decided on windows by the rank test (relative, drift) repeats of
+ * its declaration: the samples' key, statistic, significance, scenarios, description, unit.
+ */
+export function windowGateHead(g: GateDecl): { metric: string; stat: string; significance: number; scenarios?: string[]; description?: string; unit: string } {
+  return {
     metric: captureKey(g),
     stat: g.stat,
-    maxIncrease: g.maxIncrease,
-    significance,
+    significance: g.significance ?? DEFAULT_SIGNIFICANCE,
     ...(g.scenarios ? { scenarios: g.scenarios } : {}),
     ...(g.description ? { description: g.description } : {}),
     unit: unitOf(g.metric, g.stat, K6_BUILTIN_METRICS[g.metric] ?? 'trend'),
-    ...(baselineRunId ? { baselineRunId } : {}),
   };
+}
+
+export function relativeGateResult(g: RelativeGateSpec, base: WindowsFile | undefined, cur: WindowsFile | undefined, baselineRunId: string | undefined, why?: string): RelativeGateResult {
+  const head = { ...windowGateHead(g), maxIncrease: g.maxIncrease, ...(baselineRunId ? { baselineRunId } : {}) };
+  const { significance } = head;
   if (!base || !cur) return { ...head, status: 'not-run', parts: [], note: why ?? 'no baseline' };
   const parts = compareGate({ key: captureKey(g), stat: g.stat, ...(g.scenarios ? { scenarios: g.scenarios } : {}) }, base, cur, { significance, maxChangePct: percentOf(g.maxIncrease), higherIsWorse: true });
   if (!parts.length) return { ...head, status: 'not-run', parts, note: 'no scenario of the gate has its samples in both runs' };
@@ -130,11 +131,10 @@ export function relativeGateReason(r: RelativeGateResult): string {
  * result given the comparison too (`GateResult.baseline`, information only). An unusable baseline
  * leaves the relative gates `not-run` with the note saying why.
  */
-export function evaluateBaseline(o: { projectDir: string; runDir: string; resolved: ResolvedBaseline; gates: readonly GateDecl[]; gateResults: GateResult[] }): BaselineOutcome {
+export function evaluateBaseline(o: { projectDir: string; current: WindowsFile | undefined; resolved: ResolvedBaseline; gates: readonly GateDecl[]; gateResults: GateResult[] }): BaselineOutcome {
   const { resolved } = o;
   const relative = o.gates.filter((g): g is RelativeGateSpec => g.maxIncrease !== undefined);
-  const curFile = path.join(o.runDir, 'windows.json');
-  const cur = existsSync(curFile) ? (JSON.parse(readFileSync(curFile, 'utf8')) as WindowsFile) : undefined;
+  const cur = o.current;
   const base = resolved.status === 'found' && resolved.record ? readWindows(o.projectDir, resolved.record) : undefined;
   let note = resolved.note;
   let status: BaselineOutcome['status'] = resolved.status === 'found' ? 'compared' : resolved.status;

@@ -29,13 +29,19 @@ function cpuTicks(pid: number): number | undefined {
   }
 }
 
-function rssMb(pid: number): number | undefined {
+/** A process's resident memory (VmRSS) in kB; undefined when it is gone. */
+export function rssKb(pid: number): number | undefined {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
+    return m ? Number(m[1]) : undefined;
   } catch {
     return undefined;
   }
+}
+
+function rssMb(pid: number): number | undefined {
+  const kb = rssKb(pid);
+  return kb === undefined ? undefined : kb / 1024;
 }
 
 /**

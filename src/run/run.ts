@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { captureWindowSeconds, WINDOWS_FILE, type WindowsFile } from '../../analysis/window-capture.ts';
+import { existsSync, mkdirSync } from 'node:fs';
+import { captureWindowSeconds, readWindowsFile, WINDOWS_FILE } from '../../analysis/window-capture.ts';
 import { evaluateBaseline, relativeGateReason } from '../baseline/compare-runs.ts';
 import { evaluateSoak, soakCaptures, soakReasons, withMemoryTrend } from '../soak/evaluate-soak.ts';
 import type { MemoryTrendResult } from '../soak/soak-types.ts';
@@ -262,8 +262,11 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
   const gates = phases.flatMap((p) => p.gates ?? []);
   // Relative gates against the baseline; an explicit baseline that cannot be used fails the run,
   // a missing last-green only says so (the first run of a new shape must be able to pass).
+  // The load's per-window figures, read once: baselines, soak judgements and InfluxDB all use them.
+  const windowsFile = path.join(runDir, WINDOWS_FILE);
+  const windows = readWindowsFile(windowsFile);
   const baselineOutcome = baseline && phases.some((p) => p.name === 'load' && p.status !== 'skipped')
-    ? evaluateBaseline({ projectDir: opts.projectDir, runDir, resolved: baseline, gates: opts.config.gates, gateResults: gates })
+    ? evaluateBaseline({ projectDir: opts.projectDir, current: windows, resolved: baseline, gates: opts.config.gates, gateResults: gates })
     : undefined;
   if (baselineOutcome) {
     const failedGates = baselineOutcome.gates.filter((g) => g.status === 'failed' || g.status === 'insufficient-data');
@@ -273,7 +276,7 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
   }
   // Drift gates, the error budget and the target's memory (src/soak/): they fail the run like gates.
   const soak = phases.some((p) => p.name === 'load' && p.status !== 'skipped')
-    ? evaluateSoak({ runDir, gates: opts.config.gates, soak: opts.config.soak, ...(memoryTrends ? { memory: memoryTrends } : {}), ...(memoryNote ? { memoryNote } : {}) })
+    ? evaluateSoak({ windows, gates: opts.config.gates, soak: opts.config.soak, ...(memoryTrends ? { memory: memoryTrends } : {}), ...(memoryNote ? { memoryNote } : {}) })
     : undefined;
   if (soak) {
     const failed = soakReasons(soak);
@@ -312,7 +315,6 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
     ...(soak ? { soak } : {}),
   } satisfies Verdict);
   // The run history (src/baseline/run-index.ts): every run, whatever its status; in InfluxDB too when configured.
-  const windowsFile = path.join(runDir, WINDOWS_FILE);
   const indexRecord = buildIndexRecord(unreported, { comparableHash: sameness, scenarios: scenarioNames, gates: opts.config.gates, ...(existsSync(windowsFile) ? { windows: WINDOWS_FILE } : {}) });
   // Before the verdict is written: it records what reached InfluxDB (gate summaries, the run index and its windows are written here).
   const influxOutcome = influx
@@ -325,7 +327,7 @@ export async function executeRun(opts: RunOptions): Promise<{ verdict: Verdict; 
         finishedAt,
         runDir,
         index: indexRecord,
-        ...(existsSync(windowsFile) ? { windows: JSON.parse(readFileSync(windowsFile, 'utf8')) as WindowsFile } : {}),
+        ...(windows ? { windows } : {}),
       })
     : undefined;
   const verdict: Verdict = influxOutcome ? { ...unreported, influx: influxOutcome } : unreported;

@@ -1,9 +1,7 @@
 import { mannWhitneyGreater } from '../../analysis/rank-test.ts';
-import { captureKey, figuresOf, steadyWindows, type WindowsFile } from '../../analysis/window-capture.ts';
-import { unitOf } from '../../analysis/gates.ts';
-import { K6_BUILTIN_METRICS } from '../../analysis/k6-metrics.ts';
+import { figuresOf, steadyWindows, type WindowsFile } from '../../analysis/window-capture.ts';
 import type { DriftGateSpec } from '../config/config-schema.ts';
-import { DEFAULT_SIGNIFICANCE, fmtDelta, fmtP, percentOf } from '../baseline/compare-runs.ts';
+import { fmtDelta, fmtP, percentOf, windowGateHead } from '../baseline/compare-runs.ts';
 import type { DriftGateResult, DriftPart } from './soak-types.ts';
 
 /**
@@ -65,17 +63,8 @@ export function driftPart(
 }
 
 export function driftGateResult(g: DriftGateSpec, windows: WindowsFile | undefined, driftWindows: number | undefined): DriftGateResult {
-  const significance = g.significance ?? DEFAULT_SIGNIFICANCE;
-  const key = captureKey(g);
-  const head = {
-    metric: key,
-    stat: g.stat,
-    maxDrift: g.maxDrift,
-    significance,
-    ...(g.scenarios ? { scenarios: g.scenarios } : {}),
-    ...(g.description ? { description: g.description } : {}),
-    unit: unitOf(g.metric, g.stat, K6_BUILTIN_METRICS[g.metric] ?? 'trend'),
-  };
+  const head = { ...windowGateHead(g), maxDrift: g.maxDrift };
+  const { significance, metric: key } = head;
   if (!windows) return { ...head, status: 'not-run', parts: [], note: 'no per-window figures: the load phase did not run' };
   const parts: DriftPart[] = [];
   for (const sc of windows.scenarios) {

@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { WINDOWS_FILE, WINDOWS_SCHEMA, type WindowsFile } from '../../analysis/window-capture.ts';
+import type { WindowsFile } from '../../analysis/window-capture.ts';
 import { isDriftGate, type GateDecl } from '../config/config-schema.ts';
 import type { SoakConfig } from '../config/schema-soak.ts';
 import type { PhaseDef } from '../run/pipeline.ts';
@@ -11,7 +9,7 @@ import type { MemoryTrendResult, SoakOutcome } from './soak-types.ts';
 
 /**
  * How a run held up over time (`verdict.soak`): drift gates and the error budget from the run's
- * windows (`<runDir>/windows.json`), the target's memory from the readings taken during the load.
+ * windows (`<runDir>/windows.json`, read once by the run), the target's memory from the readings taken during the load.
  * Nothing here when none of them is configured.
  */
 
@@ -55,17 +53,11 @@ export function withMemoryTrend(
   };
 }
 
-function readWindows(runDir: string): WindowsFile | undefined {
-  const file = path.join(runDir, WINDOWS_FILE);
-  if (!existsSync(file)) return undefined;
-  const w = JSON.parse(readFileSync(file, 'utf8')) as WindowsFile;
-  return w.schema === WINDOWS_SCHEMA ? w : undefined;
-}
-
-export function evaluateSoak(o: { runDir: string; gates: readonly GateDecl[]; soak: SoakConfig; memory?: MemoryTrendResult[]; memoryNote?: string }): SoakOutcome | undefined {
+/** `windows`: the run's windows.json (undefined when the load wrote none). */
+export function evaluateSoak(o: { windows: WindowsFile | undefined; gates: readonly GateDecl[]; soak: SoakConfig; memory?: MemoryTrendResult[]; memoryNote?: string }): SoakOutcome | undefined {
   const driftGates = o.gates.filter(isDriftGate);
   if (!driftGates.length && !o.soak.errorBudget && !o.soak.targetMemory) return undefined;
-  const windows = readWindows(o.runDir);
+  const windows = o.windows;
   const notes: string[] = [];
   const drift = driftGates.map((g) => driftGateResult(g, windows, o.soak.driftWindows));
   const errorBudget = o.soak.errorBudget && windows ? errorBudgetResults(o.soak.errorBudget, windows) : [];

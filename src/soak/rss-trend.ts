@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { rssKb } from '../k6/proc-stats.ts';
 import type { MemoryTrendResult } from './soak-types.ts';
 
 /**
@@ -33,12 +34,7 @@ function privateKb(pid: number): number | undefined {
   } catch {
     // No smaps_rollup (an old kernel, another user's process): RSS below.
   }
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
+  return rssKb(pid);
 }
 
 /** Private memory of `root` and its descendants, in MB; undefined when `root` is gone. */
